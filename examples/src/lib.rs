@@ -1,0 +1,1 @@
+//! Runnable airssys examples; see the `rt/` folder and `README.md`.

@@ -1,0 +1,2 @@
+//! `cargo xtask`: project automation for airssys.
+fn main() {}

@@ -1,1 +1,34 @@
 #![doc = include_str!("../README.md")]
+
+mod actor;
+mod actor_ref;
+mod broker;
+mod context;
+mod dead_letter;
+mod error;
+mod id;
+mod mailbox;
+mod message;
+mod observer;
+mod registry;
+mod runner;
+mod signal;
+mod supervisor;
+mod system;
+
+pub use actor::{Actor, ErrorAction};
+pub use actor_ref::ActorRef;
+pub use broker::{InMemoryBroker, MessageBroker, PublishReport};
+pub use context::{ActorContext, ReplyHandle};
+pub use dead_letter::{DeadLetter, DeadLetterReason, DeadLetters};
+pub use error::{AskError, ChildError, PublishError, SendError, SpawnError};
+pub use id::ActorId;
+pub use mailbox::{MailboxConfig, MailboxPolicy};
+pub use message::Message;
+pub use observer::{HandleOutcome, RuntimeEvent, RuntimeObserver};
+pub use supervisor::{
+    ActorChild, Backoff, Child, ChildContext, ChildHealth, ChildSpec, ChildStatus, ExitNotifier,
+    RestartIntensity, RestartPolicy, StopReason, SupervisionStrategy, SupervisorBuilder,
+    SupervisorNode, SupervisorRef,
+};
+pub use system::{ActorSystem, ActorSystemBuilder, ShutdownOptions, ShutdownReport, SpawnOptions};

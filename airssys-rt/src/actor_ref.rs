@@ -1,0 +1,287 @@
+//! [`ActorRef`]: the address of an actor, used to send it messages.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::dead_letter::{DeadLetterReason, DeadLetters};
+use crate::mailbox::{Envelope, MailboxPolicy, MailboxSender, TryPush};
+use crate::signal::SignalLane;
+use crate::{ActorId, AskError, Message, SendError};
+
+/// A handle to send messages to an actor. Cheap to clone (one reference count).
+///
+/// The address stays valid across supervised restarts: messages queued while an actor restarts are
+/// handled by the new instance.
+///
+/// # Examples
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+/// use airssys_rt::{Actor, ActorContext, ActorSystem, Message, MessageBroker};
+///
+/// struct Doubler;
+/// struct Double(u32);
+/// impl Message for Double {
+///     type Reply = u32;
+/// }
+///
+/// impl Actor for Doubler {
+///     type Message = Double;
+///     type Error = Infallible;
+///
+///     async fn handle_message<B: MessageBroker<Double>>(
+///         &mut self,
+///         Double(n): Double,
+///         ctx: &mut ActorContext<Double, B>,
+///     ) -> Result<(), Infallible> {
+///         ctx.reply(n * 2);
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = ActorSystem::new();
+/// let doubler = system.spawn(Doubler).await?;
+/// assert_eq!(doubler.ask(Double(21), Duration::from_secs(1)).await?, 42);
+/// system.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+pub struct ActorRef<M: Message> {
+    inner: Arc<RefInner<M>>,
+}
+
+struct RefInner<M: Message> {
+    id: ActorId,
+    name: Option<Arc<str>>,
+    tx: MailboxSender<M>,
+    policy: MailboxPolicy,
+    lane: Arc<SignalLane>,
+    dead_letters: DeadLetters,
+}
+
+impl<M: Message> Clone for ActorRef<M> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<M: Message> fmt::Debug for ActorRef<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("id", &self.inner.id)
+            .field("name", &self.inner.name)
+            .finish()
+    }
+}
+
+impl<M: Message> ActorRef<M> {
+    pub(crate) fn new(
+        id: ActorId,
+        name: Option<Arc<str>>,
+        tx: MailboxSender<M>,
+        policy: MailboxPolicy,
+        lane: Arc<SignalLane>,
+        dead_letters: DeadLetters,
+    ) -> Self {
+        Self {
+            inner: Arc::new(RefInner {
+                id,
+                name,
+                tx,
+                policy,
+                lane,
+                dead_letters,
+            }),
+        }
+    }
+
+    /// The actor's id.
+    #[must_use]
+    pub fn id(&self) -> ActorId {
+        self.inner.id
+    }
+
+    /// The actor's registered name, if it has one.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// `false` once the actor has stopped for good (its mailbox is closed).
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        !self.inner.tx.is_closed()
+    }
+
+    /// Sends a message without waiting for a reply.
+    ///
+    /// With [`MailboxPolicy::Block`] this waits for room in a full mailbox; with
+    /// [`MailboxPolicy::DropNewest`] a full mailbox dead-letters the message and this returns
+    /// `Ok`; with [`MailboxPolicy::Reject`] it returns [`SendError::Full`].
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Stopped`] if the actor has stopped, [`SendError::Full`] under `Reject`. The
+    /// message is handed back in the error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling while waiting for room drops the message (it was never queued).
+    pub async fn tell(&self, msg: M) -> Result<(), SendError<M>> {
+        let env = Envelope { msg, reply: None };
+        match self.inner.tx.try_push(env) {
+            TryPush::Pushed => Ok(()),
+            TryPush::Closed(env) => Err(SendError::Stopped(env.msg)),
+            TryPush::Full(env) => match self.inner.policy {
+                MailboxPolicy::Block => self
+                    .inner
+                    .tx
+                    .push(env)
+                    .await
+                    .map_err(|env| SendError::Stopped(env.msg)),
+                MailboxPolicy::DropNewest => {
+                    self.dead_letter_full(env.msg);
+                    Ok(())
+                }
+                MailboxPolicy::Reject => Err(SendError::Full(env.msg)),
+            },
+        }
+    }
+
+    /// Sends a message if the mailbox has room right now; never waits.
+    ///
+    /// Under [`MailboxPolicy::DropNewest`] a full mailbox dead-letters the message and this
+    /// returns `Ok`, as `tell` does.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::Full`] when the mailbox is full (policies `Block` and `Reject`),
+    /// [`SendError::Stopped`] when the actor has stopped.
+    pub fn try_tell(&self, msg: M) -> Result<(), SendError<M>> {
+        let env = Envelope { msg, reply: None };
+        match self.inner.tx.try_push(env) {
+            TryPush::Pushed => Ok(()),
+            TryPush::Closed(env) => Err(SendError::Stopped(env.msg)),
+            TryPush::Full(env) => match self.inner.policy {
+                MailboxPolicy::DropNewest => {
+                    self.dead_letter_full(env.msg);
+                    Ok(())
+                }
+                _ => Err(SendError::Full(env.msg)),
+            },
+        }
+    }
+
+    /// Sends a message and waits for the actor's reply (see
+    /// [`ActorContext::reply`](crate::ActorContext::reply)).
+    ///
+    /// The timeout covers both waiting for room in a full `Block` mailbox and waiting for the
+    /// reply. An ask to a stopped actor fails at once.
+    ///
+    /// # Errors
+    ///
+    /// [`AskError::Send`] if the request was not delivered (stopped actor; full `Reject` or
+    /// `DropNewest` mailbox — the message is handed back), [`AskError::Timeout`] if no reply came
+    /// in time, [`AskError::NoReply`] if the actor handled the request without replying or failed
+    /// while handling it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling drops the reply slot; the actor's reply is then discarded. Nothing leaks.
+    pub async fn ask(&self, msg: M, timeout: Duration) -> Result<M::Reply, AskError<M>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (tx, rx) = oneshot::channel();
+        let env = Envelope {
+            msg,
+            reply: Some(tx),
+        };
+        match self.inner.tx.try_push(env) {
+            TryPush::Pushed => {}
+            TryPush::Closed(env) => return Err(AskError::Send(SendError::Stopped(env.msg))),
+            TryPush::Full(env) => match self.inner.policy {
+                MailboxPolicy::Block => {
+                    match tokio::time::timeout_at(deadline, self.inner.tx.push(env)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(env)) => return Err(AskError::Send(SendError::Stopped(env.msg))),
+                        Err(_) => return Err(AskError::Timeout),
+                    }
+                }
+                _ => return Err(AskError::Send(SendError::Full(env.msg))),
+            },
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(AskError::NoReply),
+            Err(_) => Err(AskError::Timeout),
+        }
+    }
+
+    /// Asks the actor to stop after the message it is handling (if any). Messages still queued
+    /// are dead-lettered with [`DeadLetterReason::Stopped`]. A supervised actor with restart policy
+    /// `Permanent` is restarted by its supervisor, as in OTP.
+    pub fn stop(&self) {
+        self.inner.lane.request_stop();
+    }
+
+    /// Messages currently queued (always 0 for an unbounded mailbox).
+    #[must_use]
+    pub fn mailbox_depth(&self) -> usize {
+        self.inner.tx.depth()
+    }
+
+    pub(crate) fn lane(&self) -> &Arc<SignalLane> {
+        &self.inner.lane
+    }
+
+    /// A publish attempt that never waits: the caller awaits only `MustWait` copies.
+    pub(crate) fn try_publish(&self, msg: M) -> PublishTry<M> {
+        let env = Envelope { msg, reply: None };
+        match self.inner.tx.try_push(env) {
+            TryPush::Pushed => PublishTry::Delivered,
+            TryPush::Closed(_) => PublishTry::Stopped,
+            TryPush::Full(env) => match self.inner.policy {
+                MailboxPolicy::Block => PublishTry::MustWait(env.msg),
+                _ => {
+                    self.dead_letter_full(env.msg);
+                    PublishTry::Dropped
+                }
+            },
+        }
+    }
+
+    pub(crate) fn record_dead_letter(&self, reason: DeadLetterReason) {
+        self.inner.dead_letters.record(
+            self.inner.id,
+            self.inner.name.clone(),
+            std::any::type_name::<M>(),
+            reason,
+            None,
+        );
+    }
+
+    fn dead_letter_full(&self, msg: M) {
+        self.inner.dead_letters.record(
+            self.inner.id,
+            self.inner.name.clone(),
+            std::any::type_name::<M>(),
+            DeadLetterReason::MailboxFull,
+            Some(Box::new(msg)),
+        );
+    }
+}
+
+/// The result of [`ActorRef::try_publish`].
+pub(crate) enum PublishTry<M> {
+    Delivered,
+    Dropped,
+    Stopped,
+    MustWait(M),
+}

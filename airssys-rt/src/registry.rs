@@ -1,0 +1,60 @@
+//! The name registry: name → actor address, O(1), entries removed when the actor stops.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+
+use crate::{ActorId, ActorRef, Message};
+
+struct Registered {
+    id: ActorId,
+    actor_ref: Box<dyn Any + Send + Sync>,
+}
+
+/// Maps names to actor addresses. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub(crate) struct Registry {
+    map: Arc<DashMap<Arc<str>, Registered>>,
+}
+
+impl Registry {
+    /// Claims `name` for `actor_ref`; `false` if the name is taken.
+    pub(crate) fn register<M: Message>(&self, name: Arc<str>, actor_ref: &ActorRef<M>) -> bool {
+        match self.map.entry(name) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(Registered {
+                    id: actor_ref.id(),
+                    actor_ref: Box::new(actor_ref.clone()),
+                });
+                true
+            }
+        }
+    }
+
+    /// Removes `name` if it still belongs to `id`.
+    pub(crate) fn unregister(&self, name: &str, id: ActorId) {
+        self.map.remove_if(name, |_, r| r.id == id);
+    }
+
+    #[inline]
+    pub(crate) fn lookup<M: Message>(&self, name: &str) -> Option<ActorRef<M>> {
+        self.map
+            .get(name)
+            .and_then(|r| r.actor_ref.downcast_ref::<ActorRef<M>>().cloned())
+    }
+
+    pub(crate) fn id_of(&self, name: &str) -> Option<ActorId> {
+        self.map.get(name).map(|r| r.id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(crate) fn names(&self) -> Vec<Arc<str>> {
+        self.map.iter().map(|e| e.key().clone()).collect()
+    }
+}

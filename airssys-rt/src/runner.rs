@@ -1,0 +1,213 @@
+//! The loop that runs one actor instance: pre_start, messages and signals, post_stop.
+
+use std::any::Any;
+use std::future::poll_fn;
+use std::panic::AssertUnwindSafe;
+use std::task::Poll;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use tokio::sync::oneshot;
+use tracing::Instrument;
+
+use crate::dead_letter::DeadLetterReason;
+use crate::mailbox::{Envelope, MailboxReceiver};
+use crate::observer::{HandleOutcome, ObserverSlot, RuntimeEvent};
+use crate::signal::{DRAIN, HEALTH, STOP, SignalLane};
+use crate::supervisor::{ChildHealth, StopReason};
+use crate::{Actor, ActorContext, ErrorAction, MessageBroker};
+
+/// How a run ended.
+pub(crate) struct RunOutcome {
+    pub(crate) reason: StopReason,
+    /// `false` when `pre_start` failed (the starter was told; nobody else needs to be).
+    pub(crate) started: bool,
+}
+
+enum Next<E> {
+    Signal(u8),
+    Msg(E),
+    Closed,
+}
+
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// Runs `actor` on `rx` until it stops. The receiver is left in place for a restart.
+pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
+    actor: &mut A,
+    rx: &mut MailboxReceiver<A::Message>,
+    ctx: &mut ActorContext<A::Message, B>,
+    lane: &SignalLane,
+    started: Option<oneshot::Sender<Result<(), String>>>,
+) -> RunOutcome {
+    let pre = AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind().await;
+    let failure = match pre {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(StopReason::Failed(e.to_string())),
+        Err(p) => Some(StopReason::Panicked(panic_message(p.as_ref()))),
+    };
+    if let Some(reason) = failure {
+        if let Some(s) = started {
+            let _ = s.send(Err(reason.to_string()));
+        }
+        return RunOutcome {
+            reason,
+            started: false,
+        };
+    }
+    if let Some(s) = started {
+        let _ = s.send(Ok(()));
+    }
+
+    let observer = ctx.system().inner.observer.clone();
+    let reason = loop {
+        let next = poll_fn(|cx| {
+            let bits = lane.take();
+            if bits != 0 {
+                return Poll::Ready(Next::Signal(bits));
+            }
+            match rx.poll_recv(cx) {
+                Poll::Ready(Some(env)) => Poll::Ready(Next::Msg(env)),
+                Poll::Ready(None) => Poll::Ready(Next::Closed),
+                Poll::Pending => {
+                    lane.register(cx.waker());
+                    match lane.take() {
+                        0 => Poll::Pending,
+                        bits => Poll::Ready(Next::Signal(bits)),
+                    }
+                }
+            }
+        })
+        .await;
+        match next {
+            Next::Msg(env) => {
+                if let Some(reason) = handle_one(actor, rx, ctx, env, &observer).await {
+                    break reason;
+                }
+            }
+            Next::Signal(bits) => {
+                if bits & HEALTH != 0 {
+                    let health = AssertUnwindSafe(actor.health_check())
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|p| ChildHealth::Failed(panic_message(p.as_ref())));
+                    for waiter in lane.take_health_waiters() {
+                        let _ = waiter.send(health.clone());
+                    }
+                }
+                if bits & STOP != 0 {
+                    if bits & DRAIN != 0 {
+                        if let Some(reason) = drain(actor, rx, ctx, lane, &observer).await {
+                            break reason;
+                        }
+                        break StopReason::Shutdown;
+                    }
+                    break StopReason::Normal;
+                }
+            }
+            Next::Closed => break StopReason::Normal,
+        }
+    };
+    let _ = AssertUnwindSafe(actor.post_stop(ctx, &reason))
+        .catch_unwind()
+        .await;
+    RunOutcome {
+        reason,
+        started: true,
+    }
+}
+
+/// Handles what is queued until the mailbox is empty or the drain deadline passes.
+async fn drain<A: Actor, B: MessageBroker<A::Message>>(
+    actor: &mut A,
+    rx: &mut MailboxReceiver<A::Message>,
+    ctx: &mut ActorContext<A::Message, B>,
+    lane: &SignalLane,
+    observer: &ObserverSlot,
+) -> Option<StopReason> {
+    let deadline = lane.drain_deadline();
+    let system = ctx.system().clone();
+    let drained = &system.inner.drained;
+    loop {
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return None;
+        }
+        let env = rx.try_recv()?;
+        drained.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(reason) = handle_one(actor, rx, ctx, env, observer).await {
+            return Some(reason);
+        }
+    }
+}
+
+/// Handles one message; `Some(reason)` when the actor must stop.
+#[inline]
+async fn handle_one<A: Actor, B: MessageBroker<A::Message>>(
+    actor: &mut A,
+    rx: &mut MailboxReceiver<A::Message>,
+    ctx: &mut ActorContext<A::Message, B>,
+    env: Envelope<A::Message>,
+    observer: &ObserverSlot,
+) -> Option<StopReason> {
+    let started_at = observer.get().map(|_| Instant::now());
+    ctx.reply = env.reply;
+    rx.in_flight = true;
+    let span = tracing::trace_span!(
+        "handle_message",
+        actor_id = ctx.id().as_u64(),
+        message_type = std::any::type_name::<A::Message>()
+    );
+    let result = AssertUnwindSafe(actor.handle_message(env.msg, ctx))
+        .catch_unwind()
+        .instrument(span)
+        .await;
+    rx.in_flight = false;
+    ctx.reply = None;
+    let (outcome, exit) = match result {
+        Ok(Ok(())) => (HandleOutcome::Ok, None),
+        Ok(Err(error)) => {
+            let action = std::panic::catch_unwind(AssertUnwindSafe(|| actor.on_error(&error, ctx)))
+                .unwrap_or(ErrorAction::Restart);
+            tracing::warn!(actor = %ctx.id(), %error, ?action, "handler failed");
+            let text = error.to_string();
+            let exit = match action {
+                ErrorAction::Resume => None,
+                ErrorAction::Restart => Some(StopReason::Failed(text.clone())),
+                ErrorAction::Stop => Some(StopReason::Normal),
+                ErrorAction::Escalate => Some(StopReason::Escalated(text.clone())),
+            };
+            if exit.is_some() {
+                rx.dead_letter_in_flight(DeadLetterReason::Failed(text));
+            }
+            (HandleOutcome::Error, exit)
+        }
+        Err(payload) => {
+            let text = panic_message(payload.as_ref());
+            tracing::error!(actor = %ctx.id(), panic = %text, "handler panicked");
+            rx.dead_letter_in_flight(DeadLetterReason::Panicked(text.clone()));
+            (HandleOutcome::Panicked, Some(StopReason::Panicked(text)))
+        }
+    };
+    if let (Some(obs), Some(t0)) = (observer.get(), started_at) {
+        obs.on_event(&RuntimeEvent::MessageHandled {
+            id: ctx.id(),
+            message_type: std::any::type_name::<A::Message>(),
+            duration: t0.elapsed(),
+            outcome,
+            mailbox_depth: ctx.myself().mailbox_depth(),
+        });
+    }
+    if exit.is_none() && ctx.stop_requested {
+        ctx.stop_requested = false;
+        return Some(StopReason::Normal);
+    }
+    exit
+}

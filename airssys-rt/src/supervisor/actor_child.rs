@@ -1,0 +1,276 @@
+//! [`ActorChild`]: any [`Actor`] as a supervised [`Child`], keeping its mailbox across restarts.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::{Child, ChildContext, ChildHealth, StopReason};
+use crate::mailbox::MailboxReceiver;
+use crate::observer::RuntimeEvent;
+use crate::runner::{panic_message, run_actor};
+use crate::{
+    Actor, ActorContext, ActorRef, ActorSystem, ChildError, InMemoryBroker, MailboxConfig,
+    MessageBroker, SpawnError,
+};
+
+/// Where the child's broker comes from.
+enum BrokerSource<B> {
+    System(fn(&ActorSystem) -> B),
+    Given(B),
+}
+
+type Slot<M> = Arc<Mutex<Option<(MailboxReceiver<M>, StopReason)>>>;
+
+/// Supervises an [`Actor`] as a [`Child`]: a fresh instance from the factory at every (re)start,
+/// the same mailbox and registered name throughout.
+///
+/// Generic over the broker `B` the actor runs on (the system's [`InMemoryBroker`] unless
+/// it is built with [`with_broker`](Self::with_broker)).
+#[must_use]
+pub struct ActorChild<A: Actor, B: MessageBroker<A::Message>, F> {
+    name: Arc<str>,
+    factory: F,
+    mailbox: Option<MailboxConfig>,
+    broker: BrokerSource<B>,
+    actor_ref: Option<ActorRef<A::Message>>,
+    slot: Slot<A::Message>,
+    join: Option<JoinHandle<()>>,
+    system: Option<ActorSystem>,
+    _actor: PhantomData<fn() -> A>,
+}
+
+impl<A: Actor, B: MessageBroker<A::Message>, F> fmt::Debug for ActorChild<A, B, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorChild")
+            .field("name", &self.name)
+            .field("actor", &std::any::type_name::<A>())
+            .field("running", &self.join.is_some())
+            .finish()
+    }
+}
+
+impl<A, F> ActorChild<A, InMemoryBroker<A::Message>, F>
+where
+    A: Actor,
+    F: FnMut() -> A + Send + 'static,
+{
+    /// An actor registered under `name`, created by `factory` at every (re)start.
+    pub fn new(name: impl Into<Arc<str>>, factory: F) -> Self {
+        Self {
+            name: name.into(),
+            factory,
+            mailbox: None,
+            broker: BrokerSource::System(ActorSystem::broker::<A::Message>),
+            actor_ref: None,
+            slot: Arc::new(Mutex::new(None)),
+            join: None,
+            system: None,
+            _actor: PhantomData,
+        }
+    }
+}
+
+impl<A, B, F> ActorChild<A, B, F>
+where
+    A: Actor,
+    B: MessageBroker<A::Message>,
+    F: FnMut() -> A + Send + 'static,
+{
+    /// An actor registered under `name`, created by `factory` at every (re)start, running on
+    /// `broker` (for example a cluster broker) instead of the system's in-memory broker.
+    pub fn with_broker(name: impl Into<Arc<str>>, factory: F, broker: B) -> Self {
+        Self {
+            name: name.into(),
+            factory,
+            mailbox: None,
+            broker: BrokerSource::Given(broker),
+            actor_ref: None,
+            slot: Arc::new(Mutex::new(None)),
+            join: None,
+            system: None,
+            _actor: PhantomData,
+        }
+    }
+
+    /// Uses this mailbox instead of the system default.
+    pub fn mailbox(mut self, mailbox: MailboxConfig) -> Self {
+        self.mailbox = Some(mailbox);
+        self
+    }
+
+    fn take_slot(&self) -> Option<MailboxReceiver<A::Message>> {
+        self.slot
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .map(|(rx, _)| rx)
+    }
+
+    fn running(&self) -> bool {
+        self.join.as_ref().is_some_and(|j| !j.is_finished())
+    }
+}
+
+impl<A, B, F> Child for ActorChild<A, B, F>
+where
+    A: Actor,
+    B: MessageBroker<A::Message>,
+    F: FnMut() -> A + Send + 'static,
+{
+    async fn start(&mut self, ctx: ChildContext) -> Result<(), ChildError> {
+        let system = ctx.system.clone();
+        if system.is_shutting_down() {
+            return Err(ChildError::Spawn(SpawnError::ShuttingDown));
+        }
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| ChildError::Spawn(SpawnError::NoRuntime))?;
+        let rx = match self.take_slot() {
+            Some(rx) => rx,
+            None => {
+                if self.actor_ref.is_some() && self.running() {
+                    return Err(ChildError::AlreadyRunning(self.name.to_string()));
+                }
+                // First start, or the mailbox was lost when the actor had to be killed.
+                if let Some(old) = self.actor_ref.take() {
+                    system.unregister(&self.name, old.id());
+                }
+                let (actor_ref, rx) =
+                    system.new_mailbox(Some(Arc::clone(&self.name)), self.mailbox)?;
+                self.actor_ref = Some(actor_ref);
+                rx
+            }
+        };
+        let Some(actor_ref) = self.actor_ref.clone() else {
+            return Err(ChildError::StartFailed {
+                child: self.name.to_string(),
+                reason: "no mailbox".to_owned(),
+            });
+        };
+        actor_ref.lane().reset();
+        let actor = match std::panic::catch_unwind(AssertUnwindSafe(&mut self.factory)) {
+            Ok(actor) => actor,
+            Err(p) => {
+                if let Ok(mut s) = self.slot.lock() {
+                    *s = Some((rx, StopReason::Panicked(panic_message(p.as_ref()))));
+                }
+                return Err(ChildError::StartFailed {
+                    child: self.name.to_string(),
+                    reason: format!("factory panicked: {}", panic_message(p.as_ref())),
+                });
+            }
+        };
+        let broker = match &self.broker {
+            BrokerSource::System(make) => make(&system),
+            BrokerSource::Given(b) => b.clone(),
+        };
+        let (started_tx, started_rx) = oneshot::channel();
+        let slot = Arc::clone(&self.slot);
+        let notifier = ctx.notifier.clone();
+        self.system = Some(system.clone());
+        let t0 = system
+            .inner
+            .observer
+            .get()
+            .map(|_| std::time::Instant::now());
+        let join = handle.spawn(async move {
+            let mut actor = actor;
+            let mut rx = rx;
+            let lane = Arc::clone(actor_ref.lane());
+            let mut ctx = ActorContext::new(actor_ref, broker, system);
+            let outcome = run_actor(&mut actor, &mut rx, &mut ctx, &lane, Some(started_tx)).await;
+            if let Ok(mut s) = slot.lock() {
+                *s = Some((rx, outcome.reason.clone()));
+            }
+            if outcome.started {
+                notifier.notify(outcome.reason);
+            }
+        });
+        self.join = Some(join);
+        match started_rx.await {
+            Ok(Ok(())) => {
+                if let (Some(system), Some(t0)) = (&self.system, t0)
+                    && let (Some(obs), Some(r)) = (system.inner.observer.get(), &self.actor_ref)
+                {
+                    obs.on_event(&RuntimeEvent::ActorSpawned {
+                        id: r.id(),
+                        name: Some(&self.name),
+                        actor_type: std::any::type_name::<A>(),
+                        duration: t0.elapsed(),
+                    });
+                }
+                Ok(())
+            }
+            Ok(Err(reason)) => Err(ChildError::StartFailed {
+                child: self.name.to_string(),
+                reason,
+            }),
+            Err(_) => Err(ChildError::StartFailed {
+                child: self.name.to_string(),
+                reason: "the actor task ended before pre_start finished".to_owned(),
+            }),
+        }
+    }
+
+    async fn stop(&mut self, timeout: Duration) -> Result<(), ChildError> {
+        let Some(mut join) = self.join.take() else {
+            return Ok(());
+        };
+        if let Some(r) = &self.actor_ref {
+            let shutting_down = self
+                .system
+                .as_ref()
+                .is_some_and(ActorSystem::is_shutting_down);
+            if shutting_down {
+                let until = tokio::time::Instant::now() + timeout - timeout / 10;
+                r.lane().request_drain(until);
+            } else {
+                r.lane().request_stop();
+            }
+        }
+        if tokio::time::timeout(timeout, &mut join).await.is_ok() {
+            return Ok(());
+        }
+        join.abort();
+        let _ = join.await;
+        if let Some(system) = &self.system {
+            system.record_timed_out(self.name.to_string());
+        }
+        Err(ChildError::StopTimedOut(self.name.to_string()))
+    }
+
+    async fn health_check(&mut self) -> ChildHealth {
+        match &self.actor_ref {
+            Some(r) if self.running() => match r.lane().request_health().await {
+                Ok(h) => h,
+                Err(_) => ChildHealth::Failed("the actor stopped during the health check".into()),
+            },
+            _ => ChildHealth::Failed("not running".into()),
+        }
+    }
+}
+
+impl<A: Actor, B: MessageBroker<A::Message>, F> Drop for ActorChild<A, B, F> {
+    fn drop(&mut self) {
+        if let Some(join) = self.join.take() {
+            join.abort();
+        }
+        let last = self.slot.lock().ok().and_then(|mut s| s.take());
+        let reason = last.as_ref().map_or(StopReason::Normal, |(_, r)| r.clone());
+        drop(last);
+        if let (Some(system), Some(r)) = (&self.system, &self.actor_ref) {
+            system.unregister(&self.name, r.id());
+            if let Some(obs) = system.inner.observer.get() {
+                obs.on_event(&RuntimeEvent::ActorStopped {
+                    id: r.id(),
+                    name: Some(&self.name),
+                    reason: &reason,
+                });
+            }
+        }
+    }
+}

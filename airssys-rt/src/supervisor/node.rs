@@ -273,8 +273,16 @@ impl SupervisorNode {
         let parked = Arc::clone(&self.parked);
         let join = handle.spawn(async move {
             let reason = run.run(&mut cmd_rx, started_tx).await;
-            if let Ok(mut p) = parked.lock() {
-                *p = Some(std::mem::take(&mut run.entries));
+            let entries = std::mem::take(&mut run.entries);
+            if parent.tx.is_some() {
+                // A parent may restart this supervisor: keep the children (and their mailboxes).
+                if let Ok(mut p) = parked.lock() {
+                    *p = Some(entries);
+                }
+            } else {
+                // A root supervisor is never restarted: finalize its children now, so their
+                // names are released and their queues dead-lettered.
+                drop(entries);
             }
             parent.notify(reason.clone());
             let _ = done_tx.send(Some(reason));

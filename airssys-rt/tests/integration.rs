@@ -1,0 +1,15 @@
+//! Integration tests of airssys-rt: one test binary, one module per topic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod integration {
+    mod api;
+    pub(crate) mod common;
+    mod mailbox;
+    mod messaging;
+    mod observer;
+    mod properties;
+    mod pubsub;
+    mod registry;
+    mod shutdown;
+    mod supervision;
+}

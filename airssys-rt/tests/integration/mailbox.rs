@@ -1,0 +1,149 @@
+//! Each mailbox policy under a full mailbox, and a stop that arrives while it is full.
+
+use std::time::Duration;
+
+use airssys_rt::{
+    ActorSystem, AskError, DeadLetterReason, MailboxConfig, MailboxPolicy, SendError, SpawnOptions,
+};
+
+use super::common::{Cmd, Probe, SEC, Shared, eventually, hold};
+
+async fn full_actor(
+    policy: MailboxPolicy,
+) -> (
+    ActorSystem,
+    airssys_rt::ActorRef<Cmd>,
+    Shared,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system
+        .spawn_with(
+            Probe::new(&shared),
+            SpawnOptions::new().mailbox(MailboxConfig::bounded(2).with_policy(policy)),
+        )
+        .await
+        .unwrap();
+    let release = hold(&actor).await;
+    actor.tell(Cmd::Push(1)).await.unwrap();
+    actor.tell(Cmd::Push(2)).await.unwrap();
+    assert_eq!(actor.mailbox_depth(), 2);
+    (system, actor, shared, release)
+}
+
+#[tokio::test(start_paused = true)]
+async fn block_policy_makes_tell_wait_for_room() {
+    let (system, actor, shared, release) = full_actor(MailboxPolicy::Block).await;
+    // try_tell never waits.
+    assert!(matches!(
+        actor.try_tell(Cmd::Push(3)),
+        Err(SendError::Full(Cmd::Push(3)))
+    ));
+    // tell waits while the mailbox is full...
+    let waiting = tokio::time::timeout(Duration::from_millis(100), actor.tell(Cmd::Push(3))).await;
+    assert!(waiting.is_err(), "tell must wait on a full Block mailbox");
+    // ...and completes once there is room.
+    let sender = {
+        let actor = actor.clone();
+        tokio::spawn(async move { actor.tell(Cmd::Push(3)).await })
+    };
+    release.send(()).unwrap();
+    sender.await.unwrap().unwrap();
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(system.dead_letters().total(), 0);
+    drop(shared);
+    system.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn drop_newest_policy_dead_letters_the_new_message() {
+    let (system, actor, _shared, release) = full_actor(MailboxPolicy::DropNewest).await;
+    actor.tell(Cmd::Push(3)).await.unwrap();
+    actor.try_tell(Cmd::Push(4)).unwrap();
+    let letters = system.dead_letters().drain();
+    assert_eq!(letters.len(), 2);
+    for (letter, expected) in letters.iter().zip([3, 4]) {
+        assert_eq!(letter.reason, DeadLetterReason::MailboxFull);
+        assert_eq!(letter.recipient, actor.id());
+        let msg = letter
+            .message
+            .as_ref()
+            .unwrap()
+            .downcast_ref::<Cmd>()
+            .unwrap();
+        assert!(matches!(msg, Cmd::Push(n) if *n == expected));
+    }
+    release.send(()).unwrap();
+    eventually(|| actor.mailbox_depth() == 0).await;
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![1, 2]);
+    system.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn reject_policy_returns_the_message_to_the_sender() {
+    let (system, actor, _shared, release) = full_actor(MailboxPolicy::Reject).await;
+    match actor.tell(Cmd::Push(3)).await {
+        Err(SendError::Full(Cmd::Push(3))) => {}
+        other => panic!("expected Full(Push(3)), got {other:?}"),
+    }
+    // An ask is rejected the same way, at once.
+    assert!(matches!(
+        actor.ask(Cmd::Get, SEC).await,
+        Err(AskError::Send(SendError::Full(Cmd::Get)))
+    ));
+    assert_eq!(system.dead_letters().total(), 0);
+    release.send(()).unwrap();
+    eventually(|| actor.mailbox_depth() == 0).await;
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![1, 2]);
+    system.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_arriving_while_the_mailbox_is_full_is_not_blocked_behind_it() {
+    let (system, actor, shared, release) = full_actor(MailboxPolicy::Block).await;
+    // A sender is parked on the full mailbox.
+    let parked = {
+        let actor = actor.clone();
+        tokio::spawn(async move { actor.tell(Cmd::Push(9)).await })
+    };
+    tokio::task::yield_now().await;
+    actor.stop();
+    release.send(()).unwrap();
+    eventually(|| !actor.is_alive()).await;
+    // The stop was taken right after the message in flight: queued messages were not handled
+    // but dead-lettered, and the parked sender got its message back or had it dead-lettered.
+    assert!(shared.log().is_empty());
+    let stopped = system
+        .dead_letters()
+        .reasons()
+        .into_iter()
+        .filter(|(_, r)| *r == DeadLetterReason::Stopped)
+        .count();
+    match parked.await.unwrap() {
+        Ok(()) => assert_eq!(stopped, 3),
+        Err(SendError::Stopped(Cmd::Push(9))) => assert_eq!(stopped, 2),
+        Err(e) => panic!("unexpected {e}"),
+    }
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn unbounded_mailbox_accepts_everything() {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system
+        .spawn_with(
+            Probe::new(&shared),
+            SpawnOptions::new().mailbox(MailboxConfig::unbounded()),
+        )
+        .await
+        .unwrap();
+    let release = hold(&actor).await;
+    for i in 0..10_000 {
+        actor.try_tell(Cmd::Push(i)).unwrap();
+    }
+    release.send(()).unwrap();
+    assert_eq!(actor.ask(Cmd::Get, SEC * 10).await.unwrap().len(), 10_000);
+    system.shutdown().await;
+}

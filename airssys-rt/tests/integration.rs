@@ -12,4 +12,5 @@ mod integration {
     mod registry;
     mod shutdown;
     mod supervision;
+    mod tracing_spans;
 }

@@ -9,8 +9,11 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 use super::common::{Cmd, Probe, SEC, Shared};
 
+/// A span's name and its recorded fields.
+type SpanRecord = (String, Vec<(String, String)>);
+
 #[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+struct Spans(Arc<Mutex<Vec<SpanRecord>>>);
 
 struct Fields(Vec<(String, String)>);
 

@@ -1,2 +1,64 @@
-//! `cargo xtask`: project automation for airssys.
-fn main() {}
+//! `cargo xtask`: project automation for airssys (layer-check, test, demo, bench-report, ci).
+//!
+//! Hand-parsed arguments, one module per command. Run `cargo xtask help` for the list.
+
+// xtask is a command-line tool: printing to stdout/stderr is its whole user interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench_report;
+mod ci;
+mod demo;
+mod layer_check;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  layer-check [--metadata FILE]   check crate dependencies against the layer table (SPEC §1)
+  test                            install what the tests need, run all tests and the examples
+  demo                            run the demo (the composition example, release build)
+  bench-report [--quick] [--out FILE]
+                                  run the criterion benches and print one markdown table
+  ci                              run the same steps as .ci/run, in the same order
+  help                            print this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the command named by `args[0]` with the remaining arguments.
+pub(crate) fn dispatch<S: AsRef<str>>(args: &[S]) -> Result<()> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        bail!("no command given");
+    };
+    match *cmd {
+        "layer-check" => layer_check::run(rest),
+        "test" => test::run(rest),
+        "demo" => demo::run(rest),
+        "bench-report" => bench_report::run(rest),
+        "ci" => ci::run(rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("{USAGE}");
+            bail!("unknown command `{other}`")
+        }
+    }
+}

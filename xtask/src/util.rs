@@ -1,0 +1,112 @@
+//! Helpers shared by the commands: locating the workspace, running cargo, reading metadata.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// The workspace root (the parent of the xtask crate).
+pub(crate) fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+}
+
+/// The cargo binary that invoked us (`$CARGO`), or `cargo` from `PATH`.
+pub(crate) fn cargo_bin() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
+}
+
+/// A `cargo` command with the given arguments, run from the workspace root.
+pub(crate) fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(cargo_bin());
+    cmd.args(args).current_dir(workspace_root());
+    cmd
+}
+
+/// `arg` as a shell would need it: single-quoted when it holds anything but plain characters.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// The command line of `cmd`, shell-quoted, for messages (`cargo test --workspace`).
+pub(crate) fn display(cmd: &Command) -> String {
+    let program = cmd.get_program().to_string_lossy();
+    // Show `cargo`, not the full toolchain path that `$CARGO` holds.
+    let program = if Path::new(&*program)
+        .file_name()
+        .is_some_and(|f| f == "cargo")
+    {
+        "cargo".into()
+    } else {
+        program
+    };
+    std::iter::once(program.into_owned())
+        .chain(cmd.get_args().map(|a| shell_quote(&a.to_string_lossy())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints a step header, runs `cmd` with inherited stdio and fails naming the step if it fails.
+pub(crate) fn run_step(step: &str, cmd: &mut Command) -> Result<()> {
+    println!("==> {step}: {}", display(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("step `{step}`: could not start `{}`", display(cmd)))?;
+    if !status.success() {
+        bail!(
+            "step `{step}` failed: `{}` exited with {status}",
+            display(cmd)
+        );
+    }
+    Ok(())
+}
+
+/// Runs `cmd` and returns its stdout as a string (stderr passes through), failing on non-zero exit.
+pub(crate) fn capture(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start `{}`", display(cmd)))?;
+    if !out.status.success() {
+        bail!("`{}` exited with {}", display(cmd), out.status);
+    }
+    String::from_utf8(out.stdout).with_context(|| format!("`{}` printed non-UTF-8", display(cmd)))
+}
+
+/// `cargo metadata --format-version 1` (with `--no-deps` when `no_deps`), parsed.
+pub(crate) fn metadata(no_deps: bool) -> Result<Value> {
+    let mut args = vec!["metadata", "--format-version", "1"];
+    if no_deps {
+        args.push("--no-deps");
+    }
+    let json = capture(&mut cargo(&args))?;
+    serde_json::from_str(&json).context("parsing `cargo metadata` output")
+}
+
+/// Fails if a command that takes no options was given some.
+pub(crate) fn no_args(command: &str, rest: &[&str]) -> Result<()> {
+    if let Some(first) = rest.first() {
+        bail!("`{command}` takes no arguments, got `{first}`");
+    }
+    Ok(())
+}
+
+/// The value following a flag such as `--out`, or an error naming the flag.
+pub(crate) fn flag_value<'a>(
+    flag: &str,
+    it: &mut impl Iterator<Item = &'a str>,
+) -> Result<&'a str> {
+    it.next().with_context(|| format!("`{flag}` needs a value"))
+}

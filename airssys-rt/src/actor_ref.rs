@@ -197,7 +197,7 @@ impl<M: Message> ActorRef<M> {
     ///
     /// Cancelling drops the reply slot; the actor's reply is then discarded. Nothing leaks.
     pub async fn ask(&self, msg: M, timeout: Duration) -> Result<M::Reply, AskError<M>> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = crate::time::deadline_after(tokio::time::Instant::now(), timeout);
         let (tx, rx) = oneshot::channel();
         let env = Envelope {
             msg,

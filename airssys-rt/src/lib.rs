@@ -15,6 +15,7 @@ mod runner;
 mod signal;
 mod supervisor;
 mod system;
+mod time;
 
 pub use actor::{Actor, ErrorAction};
 pub use actor_ref::ActorRef;

@@ -226,7 +226,10 @@ where
                 .as_ref()
                 .is_some_and(ActorSystem::is_shutting_down);
             if shutting_down {
-                let until = tokio::time::Instant::now() + timeout - timeout / 10;
+                let until = crate::time::deadline_after(
+                    tokio::time::Instant::now(),
+                    timeout.saturating_sub(timeout / 10),
+                );
                 r.lane().request_drain(until);
             } else {
                 r.lane().request_stop();

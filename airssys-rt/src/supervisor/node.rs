@@ -369,7 +369,9 @@ impl SupervisorHandle {
         drain_until: Instant,
         per_child: Duration,
     ) {
-        let budget = drain_until.saturating_duration_since(Instant::now()) + per_child;
+        let budget = drain_until
+            .saturating_duration_since(Instant::now())
+            .saturating_add(per_child);
         if let Err(e) = self.node.stop_running(true, budget).await {
             tracing::warn!(supervisor = %self.node.name, error = %e, "supervisor did not stop in time");
             system.record_timed_out(self.node.name.to_string());
@@ -492,7 +494,7 @@ impl NodeRun {
         let mut health = self
             .config
             .health_interval
-            .map(|d| tokio::time::interval_at(Instant::now() + d, d));
+            .map(|d| tokio::time::interval_at(crate::time::deadline_after(Instant::now(), d), d));
         loop {
             tokio::select! {
                 cmd = cmd_rx.recv() => match cmd {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{ActorSystem, TopLevel};
+use crate::time::deadline_after;
 
 /// How long a graceful shutdown may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +73,7 @@ impl ActorSystem {
         self.inner.shutting_down.store(true, Ordering::Release);
         let dead_before = self.inner.dead_letters.total();
         let drained_before = self.inner.drained.load(Ordering::Relaxed);
-        let deadline = started + options.drain_timeout;
+        let deadline = deadline_after(started, options.drain_timeout);
         let per = options.per_actor_timeout;
 
         let mut ids: Vec<_> = self.inner.top.iter().map(|e| *e.key()).collect();
@@ -85,7 +86,9 @@ impl ActorSystem {
             stopped += 1;
             let now = Instant::now();
             // Leave a tenth of the per-actor budget for post_stop.
-            let drain_until = deadline.min(now + per - per / 10).max(now);
+            let drain_until = deadline
+                .min(deadline_after(now, per.saturating_sub(per / 10)))
+                .max(now);
             match entry {
                 TopLevel::Actor {
                     name,

@@ -200,3 +200,20 @@ impl Actor for Forwarder {
         probe.tell(Cmd::Push(n)).await
     }
 }
+
+#[tokio::test]
+async fn a_timeout_of_duration_max_means_no_timeout_and_does_not_panic() {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system.spawn(Probe::new(&shared)).await.unwrap();
+    actor.tell(Cmd::Push(5)).await.unwrap();
+    assert_eq!(actor.ask(Cmd::Get, Duration::MAX).await.unwrap(), vec![5]);
+    let report = system
+        .shutdown_with(
+            airssys_rt::ShutdownOptions::default()
+                .drain_timeout(Duration::MAX)
+                .per_actor_timeout(Duration::MAX),
+        )
+        .await;
+    assert!(report.timed_out.is_empty());
+}

@@ -1,2 +1,210 @@
-//! placeholder
-fn main() {}
+//! Actor lifecycle: spawn until started, and supervised restart after a handler panic.
+//!
+//! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`). The spawner /
+//! sender runs inside `Runtime::block_on` on the bench thread (criterion's `to_async`); the
+//! actors run on the 2 workers.
+//!
+//! `spawn` — time per spawn, awaited until the actor has started (a message sent afterwards is
+//! handled). The spawned actors are kept alive until the end of the sample and stopped (and
+//! waited for) outside the timed region.
+//! - `airssys`: `ActorSystem::spawn` (returns after `pre_start` ran; default mailbox, bounded 1024);
+//! - `floor`: what a hand-written tokio actor does to start: create a bounded `mpsc` channel of
+//!   1024, `tokio::spawn` a task that signals "started" over a `oneshot` and then awaits `recv`,
+//!   and await that `oneshot`. (SPEC §7 names "tokio spawn + join"; joining would need the task
+//!   to end, which an actor does not, so the started signal stands in for the join: same spawn,
+//!   same one wake-up of the spawner.)
+//! - `ractor`: `Actor::spawn` (returns after `pre_start`; unbounded mailbox);
+//! - `kameo`: `spawn_with_mailbox(bounded(1024))` + `wait_for_startup`.
+//!
+//! `restart_after_panic` (airssys only, no floor): a `SupervisorNode` with one
+//! `ChildSpec::actor` child, `Backoff::Immediate`, `RestartIntensity::new(u32::MAX, 1 s)`; the
+//! child's handler panics on `Crash`. One iteration = tell `Crash`, then ask `Get`; the time runs
+//! from sending the panic message until the reply to the ask arrives (the ask is queued behind
+//! the panic and handled by the fresh instance). Nothing lost: every ask must be answered, and
+//! the dead-letter queue must hold exactly one letter (the message in flight) per panic. A silent
+//! panic hook is installed so the deliberate panics do not flood stderr.
+
+// Benchmark harness code: a failed spawn or ask is a broken bench; the restart bench's actor
+// panics on purpose.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic
+)]
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use airssys_benches::{
+    ASK_TIMEOUT, Counter, MAILBOX_CAPACITY, airssys_stop, floor_stop, kameo_stop, ractor_stop,
+    runtime, spawn_floor, spawn_kameo, spawn_ractor,
+};
+use airssys_rt::{
+    Actor, ActorContext, ActorSystem, Backoff, ChildSpec, Message, MessageBroker, RestartIntensity,
+    SupervisorNode,
+};
+use criterion::{Criterion, Throughput};
+use tokio::runtime::Runtime;
+
+fn spawn(c: &mut Criterion, rt: &Runtime) {
+    let mut g = c.benchmark_group("spawn");
+    g.throughput(Throughput::Elements(1));
+
+    let system = ActorSystem::new();
+    g.bench_function("airssys", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let system = &system;
+            async move {
+                let mut actors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    actors.push(system.spawn(Counter::default()).await.unwrap());
+                }
+                let elapsed = start.elapsed();
+                airssys_stop(&actors).await;
+                elapsed
+            }
+        });
+    });
+
+    g.bench_function("floor", |b| {
+        b.to_async(rt).iter_custom(|iters| async move {
+            let mut floors = Vec::with_capacity(iters as usize);
+            let start = Instant::now();
+            for _ in 0..iters {
+                floors.push(spawn_floor(MAILBOX_CAPACITY).await);
+            }
+            let elapsed = start.elapsed();
+            floor_stop(floors).await;
+            elapsed
+        });
+    });
+
+    g.bench_function("ractor", |b| {
+        b.to_async(rt).iter_custom(|iters| async move {
+            let mut actors = Vec::with_capacity(iters as usize);
+            let start = Instant::now();
+            for _ in 0..iters {
+                actors.push(spawn_ractor().await.unwrap());
+            }
+            let elapsed = start.elapsed();
+            ractor_stop(actors).await;
+            elapsed
+        });
+    });
+
+    g.bench_function("kameo", |b| {
+        b.to_async(rt).iter_custom(|iters| async move {
+            let mut actors = Vec::with_capacity(iters as usize);
+            let start = Instant::now();
+            for _ in 0..iters {
+                actors.push(spawn_kameo().await);
+            }
+            let elapsed = start.elapsed();
+            kameo_stop(&actors).await;
+            elapsed
+        });
+    });
+    g.finish();
+    rt.block_on(system.shutdown());
+}
+
+/// The restart bench's message: panic, or reply with the messages handled by this instance.
+enum CrashMsg {
+    Crash,
+    Get,
+}
+
+impl Message for CrashMsg {
+    type Reply = u64;
+}
+
+/// Panics on `Crash`; a fresh instance is made by the supervisor's factory after each panic.
+#[derive(Default)]
+struct Crashy {
+    handled: u64,
+}
+
+impl Actor for Crashy {
+    type Message = CrashMsg;
+    type Error = Infallible;
+
+    async fn handle_message<B: MessageBroker<CrashMsg>>(
+        &mut self,
+        msg: CrashMsg,
+        ctx: &mut ActorContext<CrashMsg, B>,
+    ) -> Result<(), Infallible> {
+        match msg {
+            CrashMsg::Crash => panic!("deliberate panic (restart bench)"),
+            CrashMsg::Get => {
+                self.handled += 1;
+                ctx.reply(self.handled);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn restart_after_panic(c: &mut Criterion, rt: &Runtime) {
+    let mut g = c.benchmark_group("restart_after_panic");
+    g.throughput(Throughput::Elements(1));
+
+    let system = ActorSystem::new();
+    let tree = SupervisorNode::builder("bench-supervisor")
+        .intensity(RestartIntensity::new(u32::MAX, Duration::from_secs(1)))
+        .child(ChildSpec::actor("crashy", Crashy::default).backoff(Backoff::Immediate))
+        .build();
+    let supervisor = rt.block_on(system.start_supervisor(tree)).unwrap();
+    let actor = system.lookup::<CrashMsg>("crashy").unwrap();
+    let panics = AtomicU64::new(0);
+
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    g.bench_function("airssys", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (actor, panics) = (&actor, &panics);
+            async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    actor.tell(CrashMsg::Crash).await.unwrap();
+                    // A fresh instance has handled exactly this one message.
+                    let handled = actor.ask(CrashMsg::Get, ASK_TIMEOUT).await.unwrap();
+                    assert_eq!(handled, 1, "the ask must be handled by a fresh instance");
+                }
+                let elapsed = start.elapsed();
+                panics.fetch_add(iters, Ordering::Relaxed);
+                elapsed
+            }
+        });
+    });
+    std::panic::set_hook(previous_hook);
+    g.finish();
+
+    let dead = system.dead_letters().total();
+    let panicked = panics.load(Ordering::Relaxed);
+    assert_eq!(
+        dead, panicked,
+        "one dead letter (the message in flight) per panic, nothing else lost"
+    );
+    assert!(supervisor.is_running(), "the supervisor never gave up");
+    println!(
+        "restart_after_panic: {panicked} panics, {dead} dead letters, every following ask answered"
+    );
+    rt.block_on(async {
+        supervisor.stop().await;
+        system.shutdown().await;
+    });
+}
+
+fn main() {
+    let rt = runtime().expect("tokio runtime");
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    spawn(&mut c, &rt);
+    restart_after_panic(&mut c, &rt);
+    c.final_summary();
+}

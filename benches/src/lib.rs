@@ -1,1 +1,378 @@
 //! Shared helpers for the airssys criterion benchmarks.
+//!
+//! Every bench compares the same work done four ways, in the same run:
+//!
+//! - `airssys`: an [`airssys_rt`] actor ([`Counter`]);
+//! - `floor`: the raw tokio building blocks the runtime is made of — a task draining a bounded
+//!   `tokio::sync::mpsc` channel, replies over a `oneshot` ([`spawn_floor`]);
+//! - `ractor`: a [`ractor`] actor ([`RactorCounter`]);
+//! - `kameo`: a [`kameo`] actor ([`KameoCounter`]).
+//!
+//! All of them count the messages they handle and answer a "get" request with that count, so a
+//! bench can prove that every message sent was handled (per-sender FIFO: the reply to a get sent
+//! after N tells reports all N).
+//!
+//! The runtime of every bench is [`runtime`]: tokio multi-thread with 2 worker threads; the
+//! sender runs inside `Runtime::block_on` on the bench thread.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use airssys_rt::{Actor, ActorContext, ActorRef, Message, MessageBroker};
+use futures_util::future::join_all;
+use kameo::actor::Spawn;
+use ractor::rpc::CallResult;
+use ractor::{ActorProcessingErr, RpcReplyPort};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// The mailbox capacity used for every bounded mailbox in the benches (the airssys default).
+pub const MAILBOX_CAPACITY: usize = airssys_rt::MailboxConfig::DEFAULT_CAPACITY;
+
+/// The timeout of airssys asks in the benches (never reached; an ask must carry one).
+pub const ASK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The one runtime flavour of all benches: tokio multi-thread, 2 worker threads, timers on.
+///
+/// # Errors
+///
+/// When the runtime cannot be built (no threads available).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// The error of the benches' helpers: a peer or the runtime refused a message.
+#[derive(Debug)]
+pub struct BenchError(pub String);
+
+impl std::fmt::Display for BenchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BenchError {}
+
+fn err(what: impl std::fmt::Display) -> BenchError {
+    BenchError(what.to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// airssys
+
+/// The airssys bench message: count one, or reply with the count.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// Counted by the actor.
+    Tick(u64),
+    /// Answered with the number of ticks handled so far.
+    Get,
+}
+
+impl Message for Msg {
+    type Reply = u64;
+}
+
+/// An airssys actor that counts the ticks it handles.
+#[derive(Debug, Default)]
+pub struct Counter {
+    handled: u64,
+}
+
+impl Actor for Counter {
+    type Message = Msg;
+    type Error = Infallible;
+
+    async fn handle_message<B: MessageBroker<Msg>>(
+        &mut self,
+        msg: Msg,
+        ctx: &mut ActorContext<Msg, B>,
+    ) -> Result<(), Infallible> {
+        match msg {
+            Msg::Tick(n) => {
+                std::hint::black_box(n);
+                self.handled += 1;
+            }
+            Msg::Get => {
+                ctx.reply(self.handled);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Asks every actor for its count, all at once, and returns the sum.
+///
+/// # Errors
+///
+/// When an ask fails.
+pub async fn airssys_sync(actors: &[ActorRef<Msg>]) -> Result<u64, BenchError> {
+    let replies = join_all(actors.iter().map(|a| a.ask(Msg::Get, ASK_TIMEOUT))).await;
+    let mut sum = 0;
+    for r in replies {
+        sum += r.map_err(err)?;
+    }
+    Ok(sum)
+}
+
+// ---------------------------------------------------------------------------------------------
+// floor: a tokio task draining a bounded mpsc channel
+
+/// The floor's message: what a hand-written tokio "actor" would carry.
+#[derive(Debug)]
+pub enum FloorMsg {
+    /// Counted by the task.
+    Tick(u64),
+    /// Answered with the number of ticks handled so far.
+    Get(oneshot::Sender<u64>),
+}
+
+/// Spawns the floor: a tokio task that tells it has started (over a oneshot, awaited here) and
+/// then drains a bounded channel of `capacity`, counting ticks and answering gets. The task ends
+/// when every sender is dropped.
+pub async fn spawn_floor(capacity: usize) -> (mpsc::Sender<FloorMsg>, JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::channel::<FloorMsg>(capacity);
+    let (started_tx, started_rx) = oneshot::channel::<()>();
+    let join = tokio::spawn(async move {
+        let _ = started_tx.send(());
+        let mut handled = 0_u64;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                FloorMsg::Tick(n) => {
+                    std::hint::black_box(n);
+                    handled += 1;
+                }
+                FloorMsg::Get(reply) => {
+                    let _ = reply.send(handled);
+                }
+            }
+        }
+    });
+    let _ = started_rx.await;
+    (tx, join)
+}
+
+/// Asks one floor task for its count.
+///
+/// # Errors
+///
+/// When the task has ended.
+pub async fn floor_get(tx: &mpsc::Sender<FloorMsg>) -> Result<u64, BenchError> {
+    let (reply, rx) = oneshot::channel();
+    tx.send(FloorMsg::Get(reply)).await.map_err(err)?;
+    rx.await.map_err(err)
+}
+
+/// Asks every floor task for its count, all at once, and returns the sum.
+///
+/// # Errors
+///
+/// When a task has ended.
+pub async fn floor_sync(txs: &[mpsc::Sender<FloorMsg>]) -> Result<u64, BenchError> {
+    let replies = join_all(txs.iter().map(floor_get)).await;
+    let mut sum = 0;
+    for r in replies {
+        sum += r?;
+    }
+    Ok(sum)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ractor
+
+/// The ractor bench message.
+#[derive(Debug)]
+pub enum RactorMsg {
+    /// Counted by the actor.
+    Tick(u64),
+    /// Answered with the number of ticks handled so far.
+    Get(RpcReplyPort<u64>),
+}
+
+/// A ractor actor that counts the ticks it handles (state: the count).
+#[derive(Debug, Default)]
+pub struct RactorCounter;
+
+impl ractor::Actor for RactorCounter {
+    type Msg = RactorMsg;
+    type State = u64;
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _myself: ractor::ActorRef<RactorMsg>,
+        _args: (),
+    ) -> Result<u64, ActorProcessingErr> {
+        Ok(0)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ractor::ActorRef<RactorMsg>,
+        msg: RactorMsg,
+        handled: &mut u64,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RactorMsg::Tick(n) => {
+                std::hint::black_box(n);
+                *handled += 1;
+            }
+            RactorMsg::Get(reply) => {
+                let _ = reply.send(*handled);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Spawns a ractor counter (unnamed, unsupervised; ractor mailboxes are unbounded).
+///
+/// # Errors
+///
+/// When ractor fails to spawn it.
+pub async fn spawn_ractor() -> Result<(ractor::ActorRef<RactorMsg>, JoinHandle<()>), BenchError> {
+    ractor::Actor::spawn(None, RactorCounter, ())
+        .await
+        .map_err(err)
+}
+
+/// Calls one ractor actor for its count (`call` without a timeout).
+///
+/// # Errors
+///
+/// When the call fails.
+pub async fn ractor_get(actor: &ractor::ActorRef<RactorMsg>) -> Result<u64, BenchError> {
+    match actor.call(RactorMsg::Get, None).await.map_err(err)? {
+        CallResult::Success(n) => Ok(n),
+        CallResult::Timeout => Err(err("ractor call timed out")),
+        CallResult::SenderError => Err(err("ractor call: reply port dropped")),
+    }
+}
+
+/// Calls every ractor actor for its count, all at once, and returns the sum.
+///
+/// # Errors
+///
+/// When a call fails.
+pub async fn ractor_sync(actors: &[ractor::ActorRef<RactorMsg>]) -> Result<u64, BenchError> {
+    let replies = join_all(actors.iter().map(ractor_get)).await;
+    let mut sum = 0;
+    for r in replies {
+        sum += r?;
+    }
+    Ok(sum)
+}
+
+// ---------------------------------------------------------------------------------------------
+// kameo
+
+/// A kameo actor that counts the ticks it handles.
+#[derive(Debug, Default, kameo::Actor)]
+pub struct KameoCounter {
+    handled: u64,
+}
+
+/// The kameo tick message.
+#[derive(Debug, Clone, Copy)]
+pub struct KTick(pub u64);
+
+/// The kameo get message (answered with the count).
+#[derive(Debug, Clone, Copy)]
+pub struct KGet;
+
+impl kameo::message::Message<KTick> for KameoCounter {
+    type Reply = ();
+
+    async fn handle(
+        &mut self,
+        KTick(n): KTick,
+        _ctx: &mut kameo::message::Context<Self, Self::Reply>,
+    ) -> Self::Reply {
+        std::hint::black_box(n);
+        self.handled += 1;
+    }
+}
+
+impl kameo::message::Message<KGet> for KameoCounter {
+    type Reply = u64;
+
+    async fn handle(
+        &mut self,
+        _msg: KGet,
+        _ctx: &mut kameo::message::Context<Self, Self::Reply>,
+    ) -> Self::Reply {
+        self.handled
+    }
+}
+
+/// Spawns a kameo counter with a bounded mailbox of [`MAILBOX_CAPACITY`] (kameo's own default is
+/// 64; the benches use the same capacity for every contestant) and waits for its startup.
+pub async fn spawn_kameo() -> kameo::actor::ActorRef<KameoCounter> {
+    let actor = KameoCounter::spawn_with_mailbox(
+        KameoCounter::default(),
+        kameo::mailbox::bounded(MAILBOX_CAPACITY),
+    );
+    actor.wait_for_startup().await;
+    actor
+}
+
+/// Asks every kameo actor for its count, all at once, and returns the sum.
+///
+/// # Errors
+///
+/// When an ask fails.
+pub async fn kameo_sync(
+    actors: &[kameo::actor::ActorRef<KameoCounter>],
+) -> Result<u64, BenchError> {
+    let replies = join_all(actors.iter().map(|a| async move { a.ask(KGet).await })).await;
+    let mut sum = 0;
+    for r in replies {
+        sum += r.map_err(err)?;
+    }
+    Ok(sum)
+}
+
+/// Stops kameo actors and waits until they are gone.
+pub async fn kameo_stop(actors: &[kameo::actor::ActorRef<KameoCounter>]) {
+    for a in actors {
+        a.kill();
+    }
+    for a in actors {
+        a.wait_for_shutdown().await;
+    }
+}
+
+/// Stops ractor actors and waits until they are gone.
+pub async fn ractor_stop(actors: Vec<(ractor::ActorRef<RactorMsg>, JoinHandle<()>)>) {
+    for (a, _) in &actors {
+        a.stop(None);
+    }
+    for (_, join) in actors {
+        let _ = join.await;
+    }
+}
+
+/// Stops airssys actors and waits until their mailboxes are closed.
+pub async fn airssys_stop(actors: &[ActorRef<Msg>]) {
+    for a in actors {
+        a.stop();
+    }
+    while actors.iter().any(ActorRef::is_alive) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Drops floor senders and waits until their tasks have ended.
+pub async fn floor_stop(floors: Vec<(mpsc::Sender<FloorMsg>, JoinHandle<()>)>) {
+    let mut joins = Vec::with_capacity(floors.len());
+    for (tx, join) in floors {
+        drop(tx);
+        joins.push(join);
+    }
+    for join in joins {
+        let _ = join.await;
+    }
+}

@@ -1,0 +1,179 @@
+//! Memory per idle actor: heap bytes held by 10 000 started, idle actors, divided by 10 000.
+//!
+//! Not a criterion bench (`harness = false`): a counting global allocator (`cap::Cap` wrapping
+//! `std::alloc::System`; it keeps the live byte count in an atomic) reads the live heap bytes
+//! before the actors are spawned and after they have all started and gone idle. This counts
+//! **heap bytes** (what the actors, their mailboxes, tasks and runtime bookkeeping allocate),
+//! not RSS: allocator slack, stacks and untouched pages are not in it.
+//!
+//! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`); the spawner
+//! runs inside `Runtime::block_on` on the main thread, the actors on the workers.
+//!
+//! Contestants: `airssys` (`ActorSystem::spawn` with the default mailbox, bounded 1024, the
+//! `ActorRef` kept), `floor` (a tokio task awaiting `recv` on a bounded `mpsc` channel of capacity
+//! 1024, its sender and `JoinHandle` kept), `ractor` (`Actor::spawn`, unbounded mailbox, its
+//! `ActorRef` and `JoinHandle` kept), `kameo` (spawned with a bounded mailbox of 1024, its
+//! `ActorRef` kept). Each is first warmed up once (spawn and stop) so one-time lazy
+//! initialisation is not charged to the measured round.
+//!
+//! Output: a table on stdout and `<target-dir>/airssys-bench/memory.json`, as
+//! `[{"measure": "memory_per_idle_actor", "unit": "bytes", "airssys": N, "floor": N, ...}]`.
+
+// Benchmark harness code: a failed spawn is a broken bench, and the harness prints its results.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::alloc::System;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use airssys_benches::{
+    Counter, MAILBOX_CAPACITY, airssys_stop, floor_stop, kameo_stop, ractor_stop, runtime,
+    spawn_floor, spawn_kameo, spawn_ractor,
+};
+use airssys_rt::ActorSystem;
+use cap::Cap;
+
+#[global_allocator]
+static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
+
+/// Actors per contestant.
+const N: usize = 10_000;
+/// Actors of the warm-up round.
+const WARM_UP: usize = 1_000;
+
+fn live_bytes() -> usize {
+    ALLOCATOR.allocated()
+}
+
+/// Lets the workers go idle (spawns finished, nothing queued).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+fn per_actor(before: usize, after: usize, n: usize) -> usize {
+    after.saturating_sub(before) / n
+}
+
+async fn airssys_round(n: usize) -> usize {
+    let system = ActorSystem::new();
+    // The system's per-message-type broker is created by the first spawn: a one-time cost.
+    let first = system.spawn(Counter::default()).await.unwrap();
+    airssys_stop(&[first]).await;
+    let mut actors = Vec::with_capacity(n);
+    settle().await;
+    let before = live_bytes();
+    for _ in 0..n {
+        actors.push(system.spawn(Counter::default()).await.unwrap());
+    }
+    settle().await;
+    let after = live_bytes();
+    airssys_stop(&actors).await;
+    drop(actors);
+    let report = system.shutdown().await;
+    assert!(report.timed_out.is_empty());
+    per_actor(before, after, n)
+}
+
+async fn floor_round(n: usize) -> usize {
+    let mut floors = Vec::with_capacity(n);
+    settle().await;
+    let before = live_bytes();
+    for _ in 0..n {
+        floors.push(spawn_floor(MAILBOX_CAPACITY).await);
+    }
+    settle().await;
+    let after = live_bytes();
+    floor_stop(floors).await;
+    per_actor(before, after, n)
+}
+
+async fn ractor_round(n: usize) -> usize {
+    let mut actors = Vec::with_capacity(n);
+    settle().await;
+    let before = live_bytes();
+    for _ in 0..n {
+        actors.push(spawn_ractor().await.unwrap());
+    }
+    settle().await;
+    let after = live_bytes();
+    ractor_stop(actors).await;
+    per_actor(before, after, n)
+}
+
+async fn kameo_round(n: usize) -> usize {
+    let mut actors = Vec::with_capacity(n);
+    settle().await;
+    let before = live_bytes();
+    for _ in 0..n {
+        actors.push(spawn_kameo().await);
+    }
+    settle().await;
+    let after = live_bytes();
+    kameo_stop(&actors).await;
+    drop(actors);
+    per_actor(before, after, n)
+}
+
+/// `CARGO_TARGET_DIR` when it is absolute (benches run in the package directory, so a relative
+/// one would point elsewhere), else three levels up from `<target>/release/deps/memory-<hash>`.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+        && dir.is_absolute()
+    {
+        return dir;
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    exe.ancestors()
+        .nth(3)
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+fn main() {
+    let rt = runtime().expect("tokio runtime");
+    let (airssys, floor, ractor, kameo) = rt.block_on(async {
+        // Warm-up: lazy statics, thread-local caches, registries of each contestant.
+        airssys_round(WARM_UP).await;
+        floor_round(WARM_UP).await;
+        ractor_round(WARM_UP).await;
+        kameo_round(WARM_UP).await;
+        (
+            airssys_round(N).await,
+            floor_round(N).await,
+            ractor_round(N).await,
+            kameo_round(N).await,
+        )
+    });
+
+    println!("memory_per_idle_actor ({N} idle actors each, live heap bytes, not RSS)");
+    println!(
+        "{:<10} {:>12} {:>12}",
+        "contestant", "bytes/actor", "× floor"
+    );
+    for (name, bytes) in [
+        ("airssys", airssys),
+        ("floor", floor),
+        ("ractor", ractor),
+        ("kameo", kameo),
+    ] {
+        let ratio = bytes as f64 / floor.max(1) as f64;
+        println!("{name:<10} {bytes:>12} {ratio:>12.2}");
+    }
+    let target = 2048;
+    let verdict = if airssys <= target { "met" } else { "MISSED" };
+    println!("target: airssys ≤ {target} bytes per idle actor: {verdict}");
+
+    let json = serde_json::json!([{
+        "measure": "memory_per_idle_actor",
+        "unit": "bytes",
+        "airssys": airssys,
+        "floor": floor,
+        "ractor": ractor,
+        "kameo": kameo,
+    }]);
+    let dir = target_dir().join("airssys-bench");
+    std::fs::create_dir_all(&dir).expect("create the report directory");
+    let path = dir.join("memory.json");
+    let text = serde_json::to_string_pretty(&json).expect("serialize");
+    std::fs::write(&path, text + "\n").expect("write memory.json");
+    println!("wrote {}", path.display());
+}

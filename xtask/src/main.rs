@@ -1,4 +1,5 @@
-//! `cargo xtask`: project automation for airssys (layer-check, test, demo, bench-report, ci).
+//! `cargo xtask`: project automation for airssys (layer-check, guests, test, demo, bench-report,
+//! ci).
 //!
 //! Hand-parsed arguments, one module per command. Run `cargo xtask help` for the list.
 
@@ -8,6 +9,7 @@
 mod bench_report;
 mod ci;
 mod demo;
+mod guests;
 mod layer_check;
 mod test;
 mod util;
@@ -21,7 +23,10 @@ usage: cargo xtask <command> [options]
 
 commands:
   layer-check [--metadata FILE]   check crate dependencies against the layer table (SPEC §1)
-  test                            install what the tests need, run all tests and the examples
+  guests [--out-dir DIR]          build the guest components (examples/components) and print
+                                  their paths; with --out-dir, copy the .wasm files there too
+  test                            install what the tests need, build the guest components, run
+                                  all tests and the examples
   demo                            run the demo (the composition example, release build)
   bench-report [--quick] [--out FILE]
                                   run the criterion benches and print one markdown table
@@ -48,6 +53,7 @@ pub(crate) fn dispatch<S: AsRef<str>>(args: &[S]) -> Result<()> {
     };
     match *cmd {
         "layer-check" => layer_check::run(rest),
+        "guests" => guests::run(rest),
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "bench-report" => bench_report::run(rest),

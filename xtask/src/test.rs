@@ -2,8 +2,11 @@
 //!
 //! Steps, stopping at the first failure and naming it:
 //! 1. install what the tests need when it is missing ([`ENSURE`], each behind a marker);
-//! 2. `cargo test --workspace` (unit, integration and doc tests);
-//! 3. build and run every example in [`EXAMPLES`] with a timeout; each must exit 0 and print
+//! 2. build the guest components in `examples/components` when that directory exists
+//!    ([`guests::build`]), since host tests load them;
+//! 3. `cargo test --workspace` (unit, integration and doc tests), with
+//!    [`guests::GUEST_DIR_ENV`] naming the directory of the built components;
+//! 4. build and run every example in [`EXAMPLES`] with a timeout; each must exit 0 and print
 //!    the line `<example name>: OK`.
 
 use std::io::{BufRead, BufReader};
@@ -11,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util;
+use crate::{guests, util};
 use anyhow::{Context, Result, bail};
 
 /// A runnable example and the package that declares it.
@@ -38,7 +41,7 @@ pub(crate) const EXAMPLES: &[Example] = &[
 const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Rust target the guest components are built for.
-const WASM_TARGET: &str = "wasm32-wasip2";
+pub(crate) const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// A tool the tests need, installed only when its marker says it is needed.
 struct Ensure {
@@ -71,7 +74,12 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
             (step.ensure)().with_context(|| format!("step `ensure {}` failed", step.what))?;
         }
     }
-    util::run_step("cargo test", &mut util::cargo(&["test", "--workspace"]))?;
+    let mut cargo_test = util::cargo(&["test", "--workspace"]);
+    if has_guest_components(&root)? {
+        guests::build().context("building the guest components for the host tests")?;
+        cargo_test.env(guests::GUEST_DIR_ENV, guests::component_dir()?);
+    }
+    util::run_step("cargo test", &mut cargo_test)?;
 
     let mut build = vec!["build", "--examples"];
     for ex in EXAMPLES {
@@ -184,7 +192,7 @@ fn tool_works(program: &str, args: &[&str]) -> bool {
 }
 
 /// Adds the `wasm32-wasip2` rustup target unless it is installed already.
-fn ensure_wasm_target() -> Result<()> {
+pub(crate) fn ensure_wasm_target() -> Result<()> {
     let mut list = Command::new("rustup");
     list.args(["target", "list", "--installed"])
         .current_dir(util::workspace_root());

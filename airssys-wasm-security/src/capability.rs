@@ -20,19 +20,19 @@ use crate::{CapabilitySpec, Decision, DenyReason, FileSpec};
 #[non_exhaustive]
 pub enum CapabilityError {
     /// A file grant names a relative path.
-    #[error("relative path {}: file grants need an absolute path", path.display())]
+    #[error("relative path {path:?}: file grants need an absolute path")]
     RelativePath {
         /// The path as given.
         path: PathBuf,
     },
     /// A file grant contains a `..` component.
-    #[error("path {} contains \"..\": file grants must not climb out of a directory", path.display())]
+    #[error("path {path:?} contains \"..\": file grants must not climb out of a directory")]
     ParentTraversal {
         /// The path as given.
         path: PathBuf,
     },
     /// A file grant contains a NUL byte.
-    #[error("path {} contains a NUL byte", path.display())]
+    #[error("path {path:?} contains a NUL byte")]
     InvalidPath {
         /// The path as given.
         path: PathBuf,

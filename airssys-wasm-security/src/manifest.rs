@@ -266,6 +266,6 @@ mod tests {
             err.to_string(),
             r#"component "echo": capabilities.files[0]"#
         );
-        assert!(source.starts_with("relative path data"), "{source}");
+        assert!(source.starts_with(r#"relative path "data""#), "{source}");
     }
 }

@@ -69,7 +69,7 @@ fn a_relative_path_names_the_entry() {
             ..
         }
     ));
-    assert!(chain(&err).contains("relative path data/out"));
+    assert!(chain(&err).contains(r#"relative path "data/out""#));
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! reply proves (per-sender FIFO) that every earlier message was handled, and checks the counts.
 //!
 //! Contestants (criterion function ids): `airssys`, `floor` (a tokio task draining a bounded
-//! `mpsc` channel, replies over `oneshot`), `ractor`, `kameo`. Every bounded mailbox has capacity
+//! `mpsc` channel, replies over `oneshot`; sends are `try_send` with `send().await` only when the
+//! channel is full, as airssys `tell` does), `ractor`, `kameo`. Every bounded mailbox has capacity
 //! 1024 (airssys default; kameo is spawned with the same capacity); ractor mailboxes are
 //! unbounded (its only kind). airssys asks always carry a timeout (its API); ractor `call` is made
 //! without one and kameo `ask` without one (their defaults).
@@ -28,8 +29,8 @@ use std::time::{Duration, Instant};
 
 use airssys_benches::{
     ASK_TIMEOUT, Counter, FloorMsg, KGet, KTick, MAILBOX_CAPACITY, Msg, RactorMsg, airssys_stop,
-    airssys_sync, floor_get, floor_stop, floor_sync, kameo_stop, kameo_sync, ractor_get,
-    ractor_stop, ractor_sync, runtime, spawn_floor, spawn_kameo, spawn_ractor,
+    airssys_sync, floor_get, floor_send, floor_stop, floor_sync, kameo_stop, kameo_sync,
+    ractor_get, ractor_stop, ractor_sync, runtime, spawn_floor, spawn_kameo, spawn_ractor,
 };
 use airssys_rt::{ActorSystem, MessageBroker};
 use criterion::{Criterion, Throughput};
@@ -76,7 +77,7 @@ fn tell_1to1(c: &mut Criterion, rt: &Runtime) {
             async move {
                 let start = Instant::now();
                 for i in 0..iters {
-                    tx.send(FloorMsg::Tick(i)).await.unwrap();
+                    floor_send(tx, FloorMsg::Tick(i)).await.unwrap();
                 }
                 let handled = floor_get(tx).await.unwrap();
                 let elapsed = start.elapsed();
@@ -172,7 +173,9 @@ fn tell_round_robin(c: &mut Criterion, rt: &Runtime) {
             async move {
                 let start = Instant::now();
                 for i in 0..iters {
-                    txs[i as usize % FAN].send(FloorMsg::Tick(i)).await.unwrap();
+                    floor_send(&txs[i as usize % FAN], FloorMsg::Tick(i))
+                        .await
+                        .unwrap();
                 }
                 let handled = floor_sync(txs).await.unwrap();
                 let elapsed = start.elapsed();
@@ -266,7 +269,7 @@ fn ask_roundtrip(c: &mut Criterion, rt: &Runtime) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let (reply, rx) = oneshot::channel();
-                    tx.send(FloorMsg::Get(reply)).await.unwrap();
+                    floor_send(tx, FloorMsg::Get(reply)).await.unwrap();
                     std::hint::black_box(rx.await.unwrap());
                 }
                 start.elapsed()
@@ -358,7 +361,7 @@ fn publish_100(c: &mut Criterion, rt: &Runtime) {
                 let start = Instant::now();
                 for i in 0..iters {
                     for tx in txs {
-                        tx.send(FloorMsg::Tick(i)).await.unwrap();
+                        floor_send(tx, FloorMsg::Tick(i)).await.unwrap();
                     }
                 }
                 let handled = floor_sync(txs).await.unwrap();

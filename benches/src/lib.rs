@@ -155,6 +155,21 @@ pub async fn spawn_floor(capacity: usize) -> (mpsc::Sender<FloorMsg>, JoinHandle
     (tx, join)
 }
 
+/// Sends to a floor task the way a bounded mailbox's `tell` does: `try_send`, and only when the
+/// channel is full wait for room with `send().await` (the cheapest correct use of a bounded
+/// `mpsc` channel, so the floor is as low as it can be).
+///
+/// # Errors
+///
+/// When the task has ended.
+pub async fn floor_send(tx: &mpsc::Sender<FloorMsg>, msg: FloorMsg) -> Result<(), BenchError> {
+    match tx.try_send(msg) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(msg)) => tx.send(msg).await.map_err(err),
+        Err(mpsc::error::TrySendError::Closed(_)) => Err(err("the floor task has ended")),
+    }
+}
+
 /// Asks one floor task for its count.
 ///
 /// # Errors
@@ -162,7 +177,7 @@ pub async fn spawn_floor(capacity: usize) -> (mpsc::Sender<FloorMsg>, JoinHandle
 /// When the task has ended.
 pub async fn floor_get(tx: &mpsc::Sender<FloorMsg>) -> Result<u64, BenchError> {
     let (reply, rx) = oneshot::channel();
-    tx.send(FloorMsg::Get(reply)).await.map_err(err)?;
+    floor_send(tx, FloorMsg::Get(reply)).await?;
     rx.await.map_err(err)
 }
 

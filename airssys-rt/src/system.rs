@@ -334,6 +334,16 @@ impl ActorSystem {
         let handle = node.start_root(self.clone()).await?;
         let sup_ref = handle.supervisor_ref();
         self.inner.top.insert(id, TopLevel::Supervisor(handle));
+        // A root supervisor that stops or gives up leaves the top-level table (shutdown may
+        // have taken the entry first; then this is a no-op).
+        let watcher = sup_ref.clone();
+        let inner = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            watcher.wait().await;
+            if let Some(inner) = inner.upgrade() {
+                inner.top.remove(&id);
+            }
+        });
         Ok(sup_ref)
     }
 

@@ -347,6 +347,7 @@ async fn restart_intensity_escalates_through_two_levels() {
     );
     assert_eq!(*escalations.0.lock().unwrap(), ["mid", "mid", "root"]);
     assert!(!root.is_running());
+    eventually(|| system.top_level_count() == 0).await;
     assert!(system.lookup::<Cmd>("leaf").is_none());
     system.shutdown().await;
 }

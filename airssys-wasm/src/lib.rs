@@ -1,1 +1,23 @@
 #![doc = include_str!("../README.md")]
+
+mod actor;
+// The code `bindgen!` generates uses `unsafe` internally (typed-function handles); it is
+// wasmtime's generated code, not ours. See the unsafe policy in ARCHITECTURE.md.
+#[allow(unsafe_code)]
+mod bindings;
+mod cache;
+mod config;
+mod engine;
+mod host;
+mod id;
+mod loader;
+mod registry;
+
+pub use actor::{
+    ComponentActor, ComponentError, ComponentMessage, ComponentSpec, Envelope, upgrade,
+};
+pub use config::{ComponentLimits, EngineConfig};
+pub use engine::{EngineError, WasmEngine};
+pub use id::ComponentId;
+pub use loader::{ComponentTemplate, LoadError};
+pub use registry::{ComponentMetadata, ComponentRegistry, RegistryError};

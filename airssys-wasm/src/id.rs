@@ -1,0 +1,39 @@
+//! [`ComponentId`]: the name a component is known by.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The identity of a running component: its name in the manifest, also its registered actor
+/// name. Cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ComponentId(Arc<str>);
+
+impl ComponentId {
+    /// A component id from a name.
+    #[must_use]
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
+        Self(name.into())
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn as_arc(&self) -> &Arc<str> {
+        &self.0
+    }
+}
+
+impl fmt::Display for ComponentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ComponentId {
+    fn from(s: &str) -> Self {
+        Self::new(s)
+    }
+}

@@ -1,5 +1,6 @@
 //! [`ActorRef`]: the address of an actor, used to send it messages.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -235,6 +236,23 @@ impl<M: Message> ActorRef<M> {
     #[must_use]
     pub fn mailbox_depth(&self) -> usize {
         self.inner.tx.depth()
+    }
+
+    /// The address, type-erased for the registry (one `Arc`, no extra box).
+    pub(crate) fn to_any(&self) -> Arc<dyn Any + Send + Sync> {
+        Arc::clone(&self.inner) as Arc<dyn Any + Send + Sync>
+    }
+
+    /// The address back from [`to_any`](Self::to_any), if it takes messages of type `M`.
+    #[inline]
+    pub(crate) fn from_any(any: &Arc<dyn Any + Send + Sync>) -> Option<Self> {
+        if !(**any).is::<RefInner<M>>() {
+            return None;
+        }
+        Arc::clone(any)
+            .downcast::<RefInner<M>>()
+            .ok()
+            .map(|inner| Self { inner })
     }
 
     pub(crate) fn lane(&self) -> &Arc<SignalLane> {

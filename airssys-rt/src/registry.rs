@@ -10,7 +10,9 @@ use crate::{ActorId, ActorRef, Message};
 
 struct Registered {
     id: ActorId,
-    actor_ref: Box<dyn Any + Send + Sync>,
+    /// The actor's shared address state, type-erased: a lookup is one map probe and one
+    /// reference-count increment, like a plain `DashMap<_, Arc<_>>`.
+    actor_ref: Arc<dyn Any + Send + Sync>,
 }
 
 /// Maps names to actor addresses. Cheap to clone (shared).
@@ -27,7 +29,7 @@ impl Registry {
             Entry::Vacant(v) => {
                 v.insert(Registered {
                     id: actor_ref.id(),
-                    actor_ref: Box::new(actor_ref.clone()),
+                    actor_ref: actor_ref.to_any(),
                 });
                 true
             }
@@ -43,7 +45,7 @@ impl Registry {
     pub(crate) fn lookup<M: Message>(&self, name: &str) -> Option<ActorRef<M>> {
         self.map
             .get(name)
-            .and_then(|r| r.actor_ref.downcast_ref::<ActorRef<M>>().cloned())
+            .and_then(|r| ActorRef::from_any(&r.actor_ref))
     }
 
     pub(crate) fn id_of(&self, name: &str) -> Option<ActorId> {

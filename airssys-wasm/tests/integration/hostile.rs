@@ -52,7 +52,15 @@ async fn assert_contained(
     name: &str,
     expect: impl Fn(&ComponentError) -> bool,
 ) {
-    let spec = ComponentSpec::new(name, load(engine, name)).limits(limits());
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
+    let audit = AuditLog::builder()
+        .file(&audit_path, FlushPolicy::EveryRecord)
+        .build()
+        .unwrap();
+    let spec = ComponentSpec::new(name, load(engine, name))
+        .limits(limits())
+        .audit(audit);
     let (system, root) = tree(engine, spec).await;
     let hostile = system.lookup::<ComponentMessage>(name).unwrap();
     let echo = system.lookup::<ComponentMessage>("echo").unwrap();
@@ -76,6 +84,20 @@ async fn assert_contained(
     assert!(ask_text(&hostile, "again").await.is_err());
     assert_eq!(ask_text(&echo, "after").await.unwrap(), "after");
     system.shutdown().await;
+
+    // The kill is in the audit log too, with the error, and the chain is intact.
+    let lines = audit_lines(&audit_path);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"failed\"") && l.contains(&err.to_string())),
+        "{name}: no audit record of the kill: {lines:#?}"
+    );
+    assert!(
+        airssys_wasm_security::verify(&audit_path)
+            .unwrap()
+            .is_intact()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,5 +296,33 @@ async fn a_flooder_meets_a_full_mailbox_and_the_host_keeps_serving() {
     assert_eq!(ask_text(&echo, "fine").await.unwrap(), "fine");
     let sink = system.lookup::<ComponentMessage>("sink").unwrap();
     eventually(|| sink.mailbox_depth() == 0).await;
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_fuel_metering_an_infinite_loop_runs_out_of_fuel() {
+    let engine = WasmEngine::new(
+        airssys_wasm::EngineConfig::default()
+            .with_max_instances(8)
+            .with_fuel(5_000_000),
+    )
+    .unwrap();
+    let system = system();
+    let spin = ComponentSpec::new("spin", load(&engine, "spin"))
+        .spawn(&system)
+        .await
+        .unwrap();
+    let echo = ComponentSpec::new("echo", load(&engine, "echo"))
+        .spawn(&system)
+        .await
+        .unwrap();
+    // Well-behaved code runs within the same budget.
+    assert_eq!(ask_text(&echo, "metered").await.unwrap(), "metered");
+    assert_eq!(
+        ask_text(&spin, "go").await.unwrap_err(),
+        ComponentError::OutOfFuel
+    );
+    // Unsupervised, the failed component stops; its address reports that at once.
+    eventually(|| !spin.is_alive()).await;
     system.shutdown().await;
 }

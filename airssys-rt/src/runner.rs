@@ -48,7 +48,9 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
     lane: &SignalLane,
     started: Option<oneshot::Sender<Result<(), String>>>,
 ) -> RunOutcome {
-    let pre = AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind().await;
+    // Cold paths (pre_start, health, drain, post_stop) are boxed: they run rarely, and an idle
+    // actor's task then holds only the hot path (poll the lane and mailbox, handle one).
+    let pre = Box::pin(AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind()).await;
     let failure = match pre {
         Ok(Ok(())) => None,
         Ok(Err(e)) => Some(StopReason::Failed(e.to_string())),
@@ -95,8 +97,7 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
             }
             Next::Signal(bits) => {
                 if bits & HEALTH != 0 {
-                    let health = AssertUnwindSafe(actor.health_check())
-                        .catch_unwind()
+                    let health = Box::pin(AssertUnwindSafe(actor.health_check()).catch_unwind())
                         .await
                         .unwrap_or_else(|p| ChildHealth::Failed(panic_message(p.as_ref())));
                     for waiter in lane.take_health_waiters() {
@@ -105,7 +106,8 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
                 }
                 if bits & STOP != 0 {
                     if bits & DRAIN != 0 {
-                        if let Some(reason) = drain(actor, rx, ctx, lane, &observer).await {
+                        if let Some(reason) = Box::pin(drain(actor, rx, ctx, lane, &observer)).await
+                        {
                             break reason;
                         }
                         break StopReason::Shutdown;
@@ -116,9 +118,7 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
             Next::Closed => break StopReason::Normal,
         }
     };
-    let _ = AssertUnwindSafe(actor.post_stop(ctx, &reason))
-        .catch_unwind()
-        .await;
+    let _ = Box::pin(AssertUnwindSafe(actor.post_stop(ctx, &reason)).catch_unwind()).await;
     RunOutcome {
         reason,
         started: true,

@@ -6,8 +6,9 @@
 //!    ([`guests::build`]), since host tests load them;
 //! 3. `cargo test --workspace` (unit, integration and doc tests), with
 //!    [`guests::GUEST_DIR_ENV`] naming the directory of the built components;
-//! 4. build and run every example in [`EXAMPLES`] with a timeout; each must exit 0 and print
-//!    the line `<example name>: OK`.
+//! 4. build and run every example in [`EXAMPLES`] with a timeout (and [`guests::GUEST_DIR_ENV`]
+//!    set too, for the examples that run components); each must exit 0 and print the line
+//!    `<example name>: OK`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -34,6 +35,10 @@ pub(crate) const EXAMPLES: &[Example] = &[
     Example {
         package: "airssys-examples",
         name: "composition",
+    },
+    Example {
+        package: "airssys-examples",
+        name: "components",
     },
 ];
 
@@ -75,9 +80,14 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
         }
     }
     let mut cargo_test = util::cargo(&["test", "--workspace"]);
-    if has_guest_components(&root)? {
+    let guest_dir = if has_guest_components(&root)? {
         guests::build().context("building the guest components for the host tests")?;
-        cargo_test.env(guests::GUEST_DIR_ENV, guests::component_dir()?);
+        Some(guests::component_dir()?)
+    } else {
+        None
+    };
+    if let Some(dir) = &guest_dir {
+        cargo_test.env(guests::GUEST_DIR_ENV, dir);
     }
     util::run_step("cargo test", &mut cargo_test)?;
 
@@ -91,6 +101,9 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     for ex in EXAMPLES {
         let step = format!("example {}", ex.name);
         let mut cmd = util::cargo(&["run", "--quiet", "-p", ex.package, "--example", ex.name]);
+        if let Some(dir) = &guest_dir {
+            cmd.env(guests::GUEST_DIR_ENV, dir);
+        }
         println!("==> {step}: {}", util::display(&cmd));
         run_checked(&mut cmd, ex.name, EXAMPLE_TIMEOUT)
             .with_context(|| format!("step `{step}` failed"))?;

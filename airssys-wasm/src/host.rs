@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use airssys_rt::{ActorSystem, MessageBroker, SendError};
-use airssys_wasm_security::{AuditLog, CapabilitySet, Decision, FileAccess};
+use airssys_wasm_security::{AuditLog, CapabilitySet, Decision, FileAccess, Operation};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -147,10 +147,16 @@ impl HostState {
     }
 
     /// Turns a decision into `Ok` or a guest-visible denial, auditing the denial.
-    fn permit(&self, decision: Decision, operation: &str, target: &str) -> Result<(), HostError> {
+    fn permit(
+        &self,
+        decision: Decision,
+        operation: Operation,
+        target: &str,
+    ) -> Result<(), HostError> {
         match decision {
             Decision::Denied { reason } => {
                 let reason = reason.to_string();
+                let operation = operation.as_str();
                 tracing::warn!(component = %self.id, operation, target, %reason, "capability denied");
                 if let Some(audit) = &self.audit
                     && let Err(e) = audit.denied(self.id.as_str(), operation, target, &reason)
@@ -213,7 +219,7 @@ impl host::Host for HostState {
         target: String,
         payload: Vec<u8>,
     ) -> wasmtime::Result<Result<(), HostError>> {
-        if let Err(e) = self.permit(self.caps.check_send(&target), "send", &target) {
+        if let Err(e) = self.permit(self.caps.check_send(&target), Operation::Send, &target) {
             return Ok(Err(e));
         }
         let Some(actor) = self.system.lookup::<ComponentMessage>(&target) else {
@@ -230,7 +236,11 @@ impl host::Host for HostState {
         payload: Vec<u8>,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
-        if let Err(e) = self.permit(self.caps.check_request(&target), "request", &target) {
+        if let Err(e) = self.permit(
+            self.caps.check_request(&target),
+            Operation::Request,
+            &target,
+        ) {
             return Ok(Err(e));
         }
         let Some(actor) = self.system.lookup::<ComponentMessage>(&target) else {
@@ -252,7 +262,7 @@ impl host::Host for HostState {
         topic: String,
         payload: Vec<u8>,
     ) -> wasmtime::Result<Result<u32, HostError>> {
-        if let Err(e) = self.permit(self.caps.check_publish(&topic), "publish", &topic) {
+        if let Err(e) = self.permit(self.caps.check_publish(&topic), Operation::Publish, &topic) {
             return Ok(Err(e));
         }
         let msg = ComponentMessage::published(self.id.as_str(), &topic, payload);
@@ -267,7 +277,7 @@ impl host::Host for HostState {
         let decision = self
             .caps
             .check_file_resolved(Path::new(&path), FileAccess::Read);
-        if let Err(e) = self.permit(decision, "read-file", &path) {
+        if let Err(e) = self.permit(decision, Operation::FileRead, &path) {
             return Ok(Err(e));
         }
         let file = match tokio::fs::File::open(&path).await {
@@ -294,7 +304,7 @@ impl host::Host for HostState {
         let decision = self
             .caps
             .check_file_resolved(Path::new(&path), FileAccess::Write);
-        if let Err(e) = self.permit(decision, "write-file", &path) {
+        if let Err(e) = self.permit(decision, Operation::FileWrite, &path) {
             return Ok(Err(e));
         }
         Ok(tokio::fs::write(&path, data)
@@ -312,7 +322,7 @@ impl host::Host for HostState {
         let target = format!("{host}:{port}");
         if let Err(e) = self.permit(
             self.caps.check_connect(&host, port),
-            "net-exchange",
+            Operation::Connect,
             &target,
         ) {
             return Ok(Err(e));

@@ -1,1 +1,2 @@
-//! Runnable airssys examples; see the `rt/` folder and `README.md`.
+//! Runnable airssys examples: native actors in `rt/`, WebAssembly components in `wasm/`
+//! (guest sources in `components/`); see `README.md`.

@@ -246,7 +246,7 @@ async fn connecting_to_a_host_that_was_not_granted_is_denied_and_audited() {
     }
     let denials = audit_lines(&audit_path)
         .iter()
-        .filter(|l| l.contains("\"denied\"") && l.contains("net-exchange"))
+        .filter(|l| l.contains("\"denied\"") && l.contains("net.connect"))
         .count();
     assert_eq!(denials, 3);
     system.shutdown().await;

@@ -32,6 +32,10 @@ fn target_dir() -> PathBuf {
 pub(crate) fn guest_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        // `cargo xtask test` builds the guests first and says where.
+        if let Some(dir) = std::env::var_os("AIRSSYS_GUEST_DIR") {
+            return PathBuf::from(dir);
+        }
         let target = target_dir().join("guests");
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)

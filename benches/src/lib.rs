@@ -12,10 +12,16 @@
 //! bench can prove that every message sent was handled (per-sender FIFO: the reply to a get sent
 //! after N tells reports all N).
 //!
+//! The component benches (`benches/component.rs`) compare airssys-wasm with raw wasmtime only
+//! (`airssys` and `floor`); they find the guest components with [`guest_dir`] and write their
+//! non-criterion figures with [`write_report`].
+//!
 //! The runtime of every bench is [`runtime`]: tokio multi-thread with 2 worker threads; the
 //! sender runs inside `Runtime::block_on` on the bench thread.
 
 use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use airssys_rt::{Actor, ActorContext, ActorRef, Message, MessageBroker};
@@ -370,8 +376,9 @@ pub async fn ractor_stop(actors: Vec<(ractor::ActorRef<RactorMsg>, JoinHandle<()
     }
 }
 
-/// Stops airssys actors and waits until their mailboxes are closed.
-pub async fn airssys_stop(actors: &[ActorRef<Msg>]) {
+/// Stops airssys actors (of any message type) and waits until their mailboxes are closed,
+/// which happens after their `post_stop` ran.
+pub async fn airssys_stop<M: Message>(actors: &[ActorRef<M>]) {
     for a in actors {
         a.stop();
     }
@@ -390,4 +397,83 @@ pub async fn floor_stop(floors: Vec<(mpsc::Sender<FloorMsg>, JoinHandle<()>)>) {
     for join in joins {
         let _ = join.await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// files: the target directory, the guest components, the JSON reports
+
+/// The directory of the built guest components, when set (`cargo xtask test` sets it).
+pub const GUEST_DIR_ENV: &str = "AIRSSYS_GUEST_DIR";
+
+/// The target directory of this build: `CARGO_TARGET_DIR` when it is absolute (benches run in
+/// the package directory, so a relative one would point elsewhere), else three levels up from
+/// the running `<target>/release/deps/<bench>-<hash>`.
+#[must_use]
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+        && dir.is_absolute()
+    {
+        return dir;
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// The directory holding the guest components (`<guest>.wasm`): `$AIRSSYS_GUEST_DIR` when set,
+/// else a release build of the guest workspace `examples/components` for `wasm32-wasip2` into
+/// `<target>/guests`, made the way the airssys-wasm tests make it (without the host's
+/// `RUSTFLAGS`). Cargo skips the build when the guests are up to date.
+///
+/// # Errors
+///
+/// When cargo cannot be started or the build fails (for example the `wasm32-wasip2` target is
+/// not installed).
+pub fn guest_dir() -> Result<PathBuf, BenchError> {
+    if let Some(dir) = std::env::var_os(GUEST_DIR_ENV) {
+        return Ok(PathBuf::from(dir));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or_else(|| err("the benches crate has no parent directory"))?;
+    let out = target_dir().join("guests");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(root.join("examples/components/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&out)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .status()
+        .map_err(|e| err(format!("could not run cargo to build the guests: {e}")))?;
+    if !status.success() {
+        return Err(err(format!(
+            "building the guest components failed ({status}); is the wasm32-wasip2 target \
+             installed? (`rustup target add wasm32-wasip2`, or set ${GUEST_DIR_ENV})"
+        )));
+    }
+    Ok(out.join("wasm32-wasip2").join("release"))
+}
+
+/// Writes `json` (pretty) to `<target>/airssys-bench/<file_name>`, where `cargo xtask
+/// bench-report` collects it, and returns the path.
+///
+/// # Errors
+///
+/// When the directory or the file cannot be written.
+pub fn write_report(file_name: &str, json: &serde_json::Value) -> Result<PathBuf, BenchError> {
+    let dir = target_dir().join("airssys-bench");
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let path = dir.join(file_name);
+    let text = serde_json::to_string_pretty(json).map_err(err)?;
+    std::fs::write(&path, text + "\n").map_err(err)?;
+    Ok(path)
 }

@@ -1,0 +1,789 @@
+//! Components: spawn, message round trip, restart after a trap, memory per idle component —
+//! airssys-wasm against raw wasmtime 48 doing the same work.
+//!
+//! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`). The sender /
+//! spawner runs inside `Runtime::block_on` on the bench thread (criterion's `to_async`); airssys
+//! actors (and the floor's round-trip task) run on the 2 workers. Every time is per operation
+//! (`iter_custom`), end to end: the instance is running, the reply is received.
+//!
+//! Guests: `echo` and `trap` from `examples/components`, built once before anything is measured
+//! (release, `wasm32-wasip2`, into `<target>/guests`, as the airssys-wasm tests do), or read
+//! from `$AIRSSYS_GUEST_DIR`. Each engine compiles each guest once, outside the measurements.
+//!
+//! Engines: `airssys` uses `WasmEngine::new(EngineConfig::default().with_max_instances(1200))`
+//! (pooling, epoch interruption with a 1 ms ticker thread, `concurrency_support(false)`, WASI p2
+//! and the host interface linked). The `floor` is built from the public wasmtime API with the
+//! same `Config` — the same pooling sizes (from the same `EngineConfig` values), epoch
+//! interruption driven by its own 1 ms ticker thread, `concurrency_support(false)` — a
+//! `component::Linker` with `wasmtime_wasi::p2::add_to_linker_async` and the host interface
+//! (host functions with trivial bodies; the guests never call them), and `bindgen!` over the
+//! same WIT with the same options as `airssys-wasm/src/bindings.rs`. A floor `Store` holds only a
+//! deny-by-default `WasiCtx` and a `ResourceTable`; before each call it sets an epoch deadline of
+//! 1 000 ticks (the floor needs one: the epoch advances with wall-clock time). What airssys adds
+//! on top is exactly what is being measured: the actor and its mailbox, the registry entry,
+//! `HostState` (capabilities, system handle, store limiter), the per-call deadline bookkeeping
+//! and its epoch callback.
+//!
+//! Groups (criterion function ids `airssys` and `floor`; targets from SPEC §7):
+//!
+//! - `component_spawn` — `airssys`: `ComponentSpec::new(id, template).spawn(&system)` awaited
+//!   (store + instance + `init` + actor started and registered under its unique id). `floor`:
+//!   `Store::new` + `ComponentPre::instantiate_async` + `call_init`, inline. Spawned instances are
+//!   kept alive in batches of 256 (so the pool is used like a host that runs many), then stopped
+//!   (airssys: stop, awaited until the mailbox is closed; floor: the store dropped) outside the
+//!   timed region. Target ≤ 1.2× floor.
+//! - `component_roundtrip` — `airssys`: `ActorRef<ComponentMessage>::ask(deliver("bench", 16
+//!   bytes))` to a spawned `echo`, reply received and checked. `floor`: a tokio task owns the
+//!   store and instance; the sender sends it the envelope and a `oneshot` over a bounded `mpsc`
+//!   channel (1024, `try_send` first), the task sets the deadline, makes the typed `call_handle`
+//!   and answers on the `oneshot`: one channel hop + the typed call + the reply hop, the same
+//!   shape as an ask. Target ≤ 1.5× floor.
+//! - `component_restart_after_trap` — the `trap` guest's `handle` executes `unreachable` on
+//!   *every* message, so no later message can prove liveness without trapping again. One
+//!   iteration is therefore "restart + the next trapping call's error reply": `airssys` is a
+//!   `SupervisorNode` (`Backoff::Immediate`, `RestartIntensity::new(u32::MAX, 1 s)`) with the
+//!   `trap` component as its child; each sample first sends one untimed ask (it traps), then
+//!   times `iters` asks, each answered `ComponentError::Trapped` by a fresh instance that the
+//!   supervisor made after the previous trap (the old store dropped, a new `Store` from the
+//!   cached `InstancePre`, `init`, actor restarted, the queued ask delivered, trap, error reply).
+//!   `floor`: inline and per iteration, a fresh `Store` + `instantiate_async` + `call_init` +
+//!   one `call_handle` that traps, then the store dropped — no channel hop (the airssys figure
+//!   includes its ask's hop). Target ≤ 1.5× floor.
+//! - `memory_per_idle_component` — not criterion: measured first, before the groups (skipped
+//!   when a criterion name filter does not match it, and in `--list` / `--test`). 1 000 idle
+//!   `echo` components (`airssys`: spawned unsupervised, `ActorRef` kept; `floor`: `Store` +
+//!   instance after `init`, kept) after a warm-up round of 100 each. Two figures, stated apart:
+//!   **heap bytes** (live bytes of the counting global allocator `cap::Cap<System>`, as in
+//!   `memory.rs`: Rust heap of the host — stores, WASI contexts, actors, tasks, registry) and
+//!   **resident bytes** (`VmRSS` delta from `/proc/self/status`: heap pages *plus* the pages the
+//!   pooling allocator touched in its mmapped slots — linear memory, tables, instance state,
+//!   fiber stacks; the pool's virtual reservation itself is not resident). The RSS delta is
+//!   approximate: freed heap pages from the warm-up are reused. Written to
+//!   `<target>/airssys-bench/component_memory.json` with the rows `memory_per_idle_component`
+//!   (heap), `components_per_gib` (1 GiB ÷ heap bytes), `resident_per_idle_component` and
+//!   `components_per_gib_resident`. Target (heap) ≤ 1.2× floor.
+//!
+//! The counting allocator wraps every allocation of this binary (one atomic add per allocation
+//! and free), for both contestants alike; it is needed by the memory measure, which lives in the
+//! same file as the timings.
+
+// Benchmark harness code: a failed spawn or ask is a broken bench, and the harness prints its
+// results.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::alloc::System;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use airssys_benches::{
+    ASK_TIMEOUT, MAILBOX_CAPACITY, airssys_stop, guest_dir, runtime, write_report,
+};
+use airssys_rt::{ActorRef, ActorSystem, Backoff, RestartIntensity, SupervisorNode};
+use airssys_wasm::{
+    ComponentError, ComponentMessage, ComponentSpec, ComponentTemplate, EngineConfig, WasmEngine,
+};
+use cap::Cap;
+use criterion::{Criterion, Throughput};
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+#[global_allocator]
+static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
+
+/// Instances each engine's pool is sized for (both engines, same formula).
+const POOL: u32 = 1_200;
+/// Spawned instances kept alive at once in `component_spawn`.
+const SPAWN_BATCH: usize = 256;
+/// Idle components per contestant in the memory measure.
+const IDLE: usize = 1_000;
+/// Components of the memory measure's warm-up round.
+const IDLE_WARM_UP: usize = 100;
+/// The round trip's payload size.
+const PAYLOAD: usize = 16;
+/// The floor's epoch deadline, in ticks, set before every call.
+const FLOOR_DEADLINE_TICKS: u64 = 1_000;
+
+// ---------------------------------------------------------------------------------------------
+// the floor: raw wasmtime
+
+// The code `bindgen!` generates uses `unsafe` internally (typed-function handles); it is
+// wasmtime's generated code, not ours (as in airssys-wasm/src/lib.rs). Same WIT, same options as
+// airssys-wasm/src/bindings.rs.
+#[allow(unsafe_code, unreachable_pub, missing_docs)]
+mod raw {
+    wasmtime::component::bindgen!({
+        path: "../airssys-wasm/wit",
+        world: "component",
+        imports: { default: async | trappable },
+        exports: { default: async },
+    });
+}
+
+use raw::airssys::component::host::{self as wit_host, HostError, LogLevel};
+use raw::airssys::component::types::{self as wit_types, Envelope};
+
+/// The floor's store data: what WASI p2 needs, nothing else.
+struct FloorState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for FloorState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit_types::Host for FloorState {}
+
+/// Trivial host functions: the bench guests never call them; they exist so the floor links the
+/// same imports as airssys.
+impl wit_host::Host for FloorState {
+    async fn self_id(&mut self) -> wasmtime::Result<String> {
+        Ok(String::new())
+    }
+
+    async fn log(&mut self, _level: LogLevel, _message: String) -> wasmtime::Result<()> {
+        Ok(())
+    }
+
+    async fn send(
+        &mut self,
+        _target: String,
+        _payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        Ok(Err(HostError::Stopped))
+    }
+
+    async fn request(
+        &mut self,
+        _target: String,
+        _payload: Vec<u8>,
+        _timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
+        Ok(Err(HostError::Stopped))
+    }
+
+    async fn publish(
+        &mut self,
+        _topic: String,
+        _payload: Vec<u8>,
+    ) -> wasmtime::Result<Result<u32, HostError>> {
+        Ok(Ok(0))
+    }
+
+    async fn read_file(&mut self, _path: String) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
+        Ok(Err(HostError::Stopped))
+    }
+
+    async fn write_file(
+        &mut self,
+        _path: String,
+        _data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), HostError>> {
+        Ok(Err(HostError::Stopped))
+    }
+
+    async fn net_exchange(
+        &mut self,
+        _host: String,
+        _port: u16,
+        _data: Vec<u8>,
+        _timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
+        Ok(Err(HostError::Stopped))
+    }
+}
+
+/// The floor engine: the `Config` of `airssys-wasm/src/engine.rs`, its own epoch ticker, the
+/// same linker. The ticker stops when this is dropped.
+struct FloorEngine {
+    engine: Engine,
+    linker: Linker<FloorState>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for FloorEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+impl FloorEngine {
+    /// Mirrors `WasmEngine::new` for `config` (pooling on, no fuel).
+    fn new(config: &EngineConfig) -> Self {
+        let mut c = wasmtime::Config::new();
+        c.epoch_interruption(true);
+        c.concurrency_support(false);
+        let n = config.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(4))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            .total_stacks(n)
+            .max_memory_size(config.max_memory_bytes);
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&c).expect("floor engine");
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("link WASI p2");
+        raw::Component::add_to_linker::<FloorState, HasSelf<FloorState>>(&mut linker, |s| s)
+            .expect("link the host interface");
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let tick = config.epoch_tick;
+        let ticker_stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("floor-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Acquire) {
+                    std::thread::sleep(tick);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .expect("floor epoch ticker");
+        Self {
+            engine,
+            linker,
+            stop,
+        }
+    }
+
+    /// Compiles `file` and pre-instantiates it (once per guest, outside any measurement).
+    fn load(&self, file: &Path) -> raw::ComponentPre<FloorState> {
+        let bytes = std::fs::read(file).expect("read guest");
+        let component =
+            wasmtime::component::Component::new(&self.engine, bytes).expect("compile guest");
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .expect("instantiate_pre");
+        raw::ComponentPre::new(pre).expect("the guest implements the world")
+    }
+}
+
+/// A raw instance: its store and typed exports.
+struct FloorInstance {
+    store: Store<FloorState>,
+    guest: raw::Component,
+}
+
+/// `Store::new` + `instantiate_async` + `call_init`: a raw instance ready for messages.
+async fn floor_instantiate(engine: &Engine, pre: &raw::ComponentPre<FloorState>) -> FloorInstance {
+    let state = FloorState {
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(engine, state);
+    store.set_epoch_deadline(FLOOR_DEADLINE_TICKS);
+    let guest = pre
+        .instantiate_async(&mut store)
+        .await
+        .expect("instantiate");
+    store.set_epoch_deadline(FLOOR_DEADLINE_TICKS);
+    guest
+        .call_init(&mut store, &[])
+        .await
+        .expect("init call")
+        .expect("init ok");
+    FloorInstance { store, guest }
+}
+
+/// One typed `handle` call on a raw instance: the guest's answer, or the trap as text.
+async fn floor_handle(
+    inst: &mut FloorInstance,
+    msg: &Envelope,
+) -> Result<Result<Option<Vec<u8>>, String>, String> {
+    inst.store.set_epoch_deadline(FLOOR_DEADLINE_TICKS);
+    inst.guest
+        .call_handle(&mut inst.store, msg)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
+fn envelope(payload: &[u8]) -> Envelope {
+    Envelope {
+        sender: "bench".to_owned(),
+        topic: None,
+        payload: payload.to_vec(),
+        expects_reply: true,
+    }
+}
+
+type FloorReply = Result<Result<Option<Vec<u8>>, String>, String>;
+
+/// The round-trip floor: a task that owns `inst` and answers every envelope on its `oneshot`.
+fn spawn_floor_actor(
+    mut inst: FloorInstance,
+) -> (
+    mpsc::Sender<(Envelope, oneshot::Sender<FloorReply>)>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = mpsc::channel::<(Envelope, oneshot::Sender<FloorReply>)>(MAILBOX_CAPACITY);
+    let join = tokio::spawn(async move {
+        while let Some((msg, reply)) = rx.recv().await {
+            let _ = reply.send(floor_handle(&mut inst, &msg).await);
+        }
+    });
+    (tx, join)
+}
+
+// ---------------------------------------------------------------------------------------------
+// setup shared by the groups
+
+struct Guests {
+    airssys_echo: ComponentTemplate,
+    airssys_trap: ComponentTemplate,
+    floor: FloorEngine,
+    floor_echo: raw::ComponentPre<FloorState>,
+    floor_trap: raw::ComponentPre<FloorState>,
+}
+
+fn load_guests() -> Guests {
+    let dir = guest_dir().expect("guest components");
+    let echo = dir.join("echo.wasm");
+    let trap = dir.join("trap.wasm");
+    let config = EngineConfig::default().with_max_instances(POOL);
+    let engine = WasmEngine::new(config.clone()).expect("airssys engine");
+    let floor = FloorEngine::new(&config);
+    Guests {
+        airssys_echo: engine.load_file(&echo).expect("load echo"),
+        airssys_trap: engine.load_file(&trap).expect("load trap"),
+        floor_echo: floor.load(&echo),
+        floor_trap: floor.load(&trap),
+        floor,
+    }
+}
+
+/// A fresh component id per spawn (ids are registered names and must be unique while alive).
+fn next_id(counter: &AtomicU64, prefix: &str) -> String {
+    format!("{prefix}-{}", counter.fetch_add(1, Ordering::Relaxed))
+}
+
+// ---------------------------------------------------------------------------------------------
+// component_spawn
+
+fn component_spawn(c: &mut Criterion, rt: &Runtime, g: &Guests) {
+    let mut group = c.benchmark_group("component_spawn");
+    group.throughput(Throughput::Elements(1));
+
+    let system = ActorSystem::new();
+    let ids = AtomicU64::new(0);
+    group.bench_function("airssys", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (system, ids, template) = (&system, &ids, &g.airssys_echo);
+            async move {
+                let mut timed = Duration::ZERO;
+                let mut alive = Vec::with_capacity(SPAWN_BATCH);
+                for _ in 0..iters {
+                    let id = next_id(ids, "spawn");
+                    let start = Instant::now();
+                    let actor = ComponentSpec::new(id.as_str(), template.clone())
+                        .spawn(system)
+                        .await
+                        .unwrap();
+                    timed += start.elapsed();
+                    alive.push(actor);
+                    if alive.len() == SPAWN_BATCH {
+                        airssys_stop(&alive).await;
+                        alive.clear();
+                    }
+                }
+                airssys_stop(&alive).await;
+                timed
+            }
+        });
+    });
+    rt.block_on(system.shutdown());
+
+    group.bench_function("floor", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (engine, pre) = (&g.floor.engine, &g.floor_echo);
+            async move {
+                let mut timed = Duration::ZERO;
+                let mut alive = Vec::with_capacity(SPAWN_BATCH);
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let inst = floor_instantiate(engine, pre).await;
+                    timed += start.elapsed();
+                    alive.push(inst);
+                    if alive.len() == SPAWN_BATCH {
+                        alive.clear();
+                    }
+                }
+                timed
+            }
+        });
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// component_roundtrip
+
+fn component_roundtrip(c: &mut Criterion, rt: &Runtime, g: &Guests) {
+    let mut group = c.benchmark_group("component_roundtrip");
+    group.throughput(Throughput::Elements(1));
+    let payload: [u8; PAYLOAD] = *b"0123456789abcdef";
+
+    let system = ActorSystem::new();
+    let actor = rt
+        .block_on(ComponentSpec::new("echo", g.airssys_echo.clone()).spawn(&system))
+        .unwrap();
+    group.bench_function("airssys", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (actor, payload) = (&actor, &payload);
+            async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let reply = actor
+                        .ask(
+                            ComponentMessage::deliver("bench", payload.to_vec()),
+                            ASK_TIMEOUT,
+                        )
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(reply.as_deref(), Some(&payload[..]));
+                }
+                start.elapsed()
+            }
+        });
+    });
+    rt.block_on(async {
+        airssys_stop(&[actor]).await;
+        system.shutdown().await;
+    });
+
+    let (tx, join) = rt.block_on(async {
+        let inst = floor_instantiate(&g.floor.engine, &g.floor_echo).await;
+        spawn_floor_actor(inst)
+    });
+    group.bench_function("floor", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (tx, payload) = (&tx, &payload);
+            async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let (reply_tx, reply_rx) = oneshot::channel();
+                    let msg = (envelope(payload), reply_tx);
+                    match tx.try_send(msg) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(msg)) => tx.send(msg).await.unwrap(),
+                        Err(mpsc::error::TrySendError::Closed(_)) => unreachable!("floor ended"),
+                    }
+                    let reply = reply_rx.await.unwrap().unwrap().unwrap();
+                    assert_eq!(reply.as_deref(), Some(&payload[..]));
+                }
+                start.elapsed()
+            }
+        });
+    });
+    drop(tx);
+    rt.block_on(join).unwrap();
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// component_restart_after_trap
+
+fn is_trap(reply: &Result<Option<Vec<u8>>, ComponentError>) -> bool {
+    matches!(reply, Err(ComponentError::Trapped(_)))
+}
+
+fn component_restart_after_trap(c: &mut Criterion, rt: &Runtime, g: &Guests) {
+    let mut group = c.benchmark_group("component_restart_after_trap");
+    group.throughput(Throughput::Elements(1));
+
+    let system = ActorSystem::new();
+    let tree = SupervisorNode::builder("bench-components")
+        .intensity(RestartIntensity::new(u32::MAX, Duration::from_secs(1)))
+        .child(
+            ComponentSpec::new("trap", g.airssys_trap.clone())
+                .child_spec()
+                .backoff(Backoff::Immediate),
+        )
+        .build();
+    let supervisor = rt.block_on(system.start_supervisor(tree)).unwrap();
+    let actor: ActorRef<ComponentMessage> = system.lookup("trap").unwrap();
+    let traps = AtomicU64::new(0);
+    let ask = |actor: &ActorRef<ComponentMessage>| {
+        let actor = actor.clone();
+        async move {
+            let reply = actor
+                .ask(
+                    ComponentMessage::deliver("bench", b"boom".to_vec()),
+                    ASK_TIMEOUT,
+                )
+                .await
+                .unwrap();
+            assert!(is_trap(&reply), "expected a trap, got {reply:?}");
+        }
+    };
+    group.bench_function("airssys", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (actor, traps, ask) = (&actor, &traps, &ask);
+            async move {
+                // Untimed: the instance running now traps; every timed ask below is then
+                // answered by the instance the supervisor made after the previous trap.
+                ask(actor).await;
+                let start = Instant::now();
+                for _ in 0..iters {
+                    ask(actor).await;
+                }
+                let elapsed = start.elapsed();
+                traps.fetch_add(iters + 1, Ordering::Relaxed);
+                elapsed
+            }
+        });
+    });
+    let trapped = traps.load(Ordering::Relaxed);
+    let dead = system.dead_letters().total();
+    assert!(supervisor.is_running(), "the supervisor never gave up");
+    if trapped > 0 {
+        println!(
+            "component_restart_after_trap: {trapped} traps, each answered Trapped by a fresh \
+             instance; {dead} dead letters (the message in flight of each trap)"
+        );
+    }
+    rt.block_on(async {
+        supervisor.stop().await;
+        system.shutdown().await;
+    });
+
+    group.bench_function("floor", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (engine, pre) = (&g.floor.engine, &g.floor_trap);
+            async move {
+                let msg = envelope(b"boom");
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let mut inst = floor_instantiate(engine, pre).await;
+                    let reply = floor_handle(&mut inst, &msg).await;
+                    assert!(reply.is_err(), "expected a trap");
+                    drop(inst);
+                }
+                start.elapsed()
+            }
+        });
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// memory_per_idle_component
+
+fn heap_bytes() -> usize {
+    ALLOCATOR.allocated()
+}
+
+/// Resident set size of this process, in bytes (`VmRSS` of `/proc/self/status`; 0 elsewhere).
+fn resident_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Lets the workers go idle (spawns finished, nothing queued).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Footprint {
+    heap: usize,
+    resident: usize,
+}
+
+/// Per-component deltas between two readings.
+fn footprint(before: (usize, usize), after: (usize, usize), n: usize) -> Footprint {
+    Footprint {
+        heap: after.0.saturating_sub(before.0) / n,
+        resident: after.1.saturating_sub(before.1) / n,
+    }
+}
+
+fn reading() -> (usize, usize) {
+    (heap_bytes(), resident_bytes())
+}
+
+async fn airssys_idle(template: &ComponentTemplate, n: usize, round: &str) -> Footprint {
+    let system = ActorSystem::new();
+    // The system's per-message-type broker is created by the first spawn: a one-time cost.
+    let first = ComponentSpec::new(format!("{round}-first").as_str(), template.clone())
+        .spawn(&system)
+        .await
+        .unwrap();
+    airssys_stop(&[first]).await;
+    let ids: Vec<String> = (0..n).map(|i| format!("{round}-{i}")).collect();
+    let mut actors = Vec::with_capacity(n);
+    settle().await;
+    let before = reading();
+    for id in &ids {
+        let spec = ComponentSpec::new(id.as_str(), template.clone());
+        actors.push(spec.spawn(&system).await.unwrap());
+    }
+    settle().await;
+    let after = reading();
+    airssys_stop(&actors).await;
+    drop(actors);
+    system.shutdown().await;
+    footprint(before, after, n)
+}
+
+async fn floor_idle(engine: &Engine, pre: &raw::ComponentPre<FloorState>, n: usize) -> Footprint {
+    let mut instances = Vec::with_capacity(n);
+    settle().await;
+    let before = reading();
+    for _ in 0..n {
+        instances.push(floor_instantiate(engine, pre).await);
+    }
+    settle().await;
+    let after = reading();
+    drop(instances);
+    footprint(before, after, n)
+}
+
+fn memory_per_idle_component(rt: &Runtime, g: &Guests) {
+    let (airssys, floor) = rt.block_on(async {
+        airssys_idle(&g.airssys_echo, IDLE_WARM_UP, "warm").await;
+        floor_idle(&g.floor.engine, &g.floor_echo, IDLE_WARM_UP).await;
+        (
+            airssys_idle(&g.airssys_echo, IDLE, "idle").await,
+            floor_idle(&g.floor.engine, &g.floor_echo, IDLE).await,
+        )
+    });
+
+    const GIB: f64 = (1_u64 << 30) as f64;
+    let per_gib = |bytes: usize| (GIB / bytes.max(1) as f64).floor();
+    println!("memory_per_idle_component ({IDLE} idle echo components each)");
+    println!(
+        "{:<10} {:>14} {:>10} {:>16} {:>10}",
+        "contestant", "heap B/comp", "× floor", "resident B/comp", "× floor"
+    );
+    for (name, f) in [("airssys", airssys), ("floor", floor)] {
+        println!(
+            "{name:<10} {:>14} {:>10.2} {:>16} {:>10.2}",
+            f.heap,
+            f.heap as f64 / floor.heap.max(1) as f64,
+            f.resident,
+            f.resident as f64 / floor.resident.max(1) as f64,
+        );
+    }
+    let ratio = airssys.heap as f64 / floor.heap.max(1) as f64;
+    let verdict = if ratio <= 1.2 { "met" } else { "MISSED" };
+    println!("target: airssys heap ≤ 1.2× floor: {ratio:.2}× — {verdict}");
+
+    let row = |measure: &str, unit: &str, a: f64, f: f64| {
+        serde_json::json!({
+            "measure": measure,
+            "unit": unit,
+            "airssys": a,
+            "floor": f,
+            "ractor": null,
+            "kameo": null,
+        })
+    };
+    let json = serde_json::json!([
+        row(
+            "memory_per_idle_component",
+            "bytes",
+            airssys.heap as f64,
+            floor.heap as f64
+        ),
+        row(
+            "components_per_gib",
+            "components",
+            per_gib(airssys.heap),
+            per_gib(floor.heap)
+        ),
+        row(
+            "resident_per_idle_component",
+            "bytes",
+            airssys.resident as f64,
+            floor.resident as f64
+        ),
+        row(
+            "components_per_gib_resident",
+            "components",
+            per_gib(airssys.resident),
+            per_gib(floor.resident)
+        ),
+    ]);
+    let path = write_report("component_memory.json", &json).expect("write the report");
+    println!("wrote {}", path.display());
+}
+
+/// Whether the memory measure runs: it follows criterion's command line — not in `--list` or
+/// `--test` mode, and only when the name filter (a substring here) matches
+/// `memory_per_idle_component` or there is none.
+fn memory_selected() -> bool {
+    /// Criterion options that take a value as the next argument.
+    const TAKES_VALUE: &[&str] = &[
+        "--save-baseline",
+        "-s",
+        "--baseline",
+        "-b",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--color",
+        "-c",
+        "--output-format",
+        "--plotting-backend",
+    ];
+    let mut args = std::env::args().skip(1);
+    let mut filter = None;
+    while let Some(arg) = args.next() {
+        if arg == "--list" || arg == "--test" {
+            return false;
+        }
+        if arg.starts_with('-') {
+            if TAKES_VALUE.contains(&arg.as_str()) {
+                args.next();
+            }
+        } else if filter.is_none() {
+            filter = Some(arg);
+        }
+    }
+    filter.is_none_or(|f| "memory_per_idle_component".contains(f.as_str()))
+}
+
+fn main() {
+    let guests = load_guests();
+    let rt = runtime().expect("tokio runtime");
+    // First, while the heap is young: the memory measure (not criterion).
+    if memory_selected() {
+        memory_per_idle_component(&rt, &guests);
+    }
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    component_spawn(&mut c, &rt, &guests);
+    component_roundtrip(&mut c, &rt, &guests);
+    component_restart_after_trap(&mut c, &rt, &guests);
+    c.final_summary();
+}

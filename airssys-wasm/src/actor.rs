@@ -20,8 +20,9 @@ use crate::{ComponentId, ComponentLimits, ComponentTemplate};
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum ComponentMessage {
-    /// An application message for the component's `handle` export.
-    Deliver(Envelope),
+    /// An application message for the component's `handle` export. Boxed: mailboxes
+    /// preallocate slots, so a small message keeps every idle component's mailbox small.
+    Deliver(Box<Envelope>),
     /// Replace the running code with a new version (see [`upgrade`](crate::upgrade)).
     Upgrade(ComponentTemplate),
 }
@@ -50,11 +51,11 @@ pub struct Envelope {
 impl ComponentMessage {
     /// A direct message from `sender`.
     pub fn deliver(sender: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
-        Self::Deliver(Envelope {
+        Self::Deliver(Box::new(Envelope {
             sender: sender.into(),
             topic: None,
             payload: payload.into(),
-        })
+        }))
     }
 
     /// A message published by `sender` on `topic`.
@@ -63,11 +64,11 @@ impl ComponentMessage {
         topic: impl Into<String>,
         payload: impl Into<Vec<u8>>,
     ) -> Self {
-        Self::Deliver(Envelope {
+        Self::Deliver(Box::new(Envelope {
             sender: sender.into(),
             topic: Some(topic.into()),
             payload: payload.into(),
-        })
+        }))
     }
 }
 
@@ -400,9 +401,13 @@ impl Actor for ComponentActor {
         ctx: &mut ActorContext<ComponentMessage, B>,
     ) -> Result<(), ComponentError> {
         match msg {
-            ComponentMessage::Deliver(env) => self.deliver(env, ctx).await,
+            // Boxed so an idle component's task does not hold wasmtime's call future (several
+            // KiB) between messages; one small allocation per message, next to a guest call.
+            ComponentMessage::Deliver(env) => Box::pin(self.deliver(env, ctx)).await,
             ComponentMessage::Upgrade(template) => {
-                let result = self.upgrade(template, ctx.system()).await;
+                // Boxed: the upgrade path (snapshot, instantiate, restore, health) is a large
+                // future, and an unboxed await would make every idle component's task carry it.
+                let result = Box::pin(self.upgrade(template, ctx.system())).await;
                 ctx.reply(result.clone().map(|()| None));
                 match result {
                     // A failed snapshot poisons the old store: restart it.
@@ -459,13 +464,14 @@ fn health_of(h: &types::Health) -> ChildHealth {
 impl ComponentActor {
     async fn deliver<B: MessageBroker<ComponentMessage>>(
         &mut self,
-        env: Envelope,
+        env: Box<Envelope>,
         ctx: &mut ActorContext<ComponentMessage, B>,
     ) -> Result<(), ComponentError> {
         let Some(inst) = self.instance.as_mut() else {
             ctx.reply(Err(ComponentError::NotRunning));
             return Err(ComponentError::NotRunning);
         };
+        let env = *env;
         let wit = types::Envelope {
             sender: env.sender,
             topic: env.topic,

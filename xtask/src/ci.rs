@@ -11,6 +11,15 @@ use crate::util;
 /// The CI steps, in order, as command lines. `cargo xtask ...` steps run in this process.
 pub(crate) const STEPS: &[&[&str]] = &[
     &["cargo", "fmt", "--all", "--", "--check"],
+    &[
+        "cargo",
+        "fmt",
+        "--all",
+        "--manifest-path",
+        "examples/components/Cargo.toml",
+        "--",
+        "--check",
+    ],
     &["cargo", "xtask", "layer-check"],
     &[
         "cargo",

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::dead_letter::{DeadLetterReason, DeadLetters};
 use crate::mailbox::{Envelope, MailboxPolicy, MailboxSender, TryPush};
+use crate::observer::{AskOutcome, RuntimeEvent};
 use crate::signal::SignalLane;
 use crate::{ActorId, AskError, Message, SendError};
 
@@ -198,6 +199,28 @@ impl<M: Message> ActorRef<M> {
     ///
     /// Cancelling drops the reply slot; the actor's reply is then discarded. Nothing leaks.
     pub async fn ask(&self, msg: M, timeout: Duration) -> Result<M::Reply, AskError<M>> {
+        // The clock is read only when an observer is installed.
+        let Some(observer) = self.inner.dead_letters.observer().get() else {
+            return self.ask_inner(msg, timeout).await;
+        };
+        let started = std::time::Instant::now();
+        let result = self.ask_inner(msg, timeout).await;
+        let outcome = match &result {
+            Ok(_) => AskOutcome::Replied,
+            Err(AskError::Timeout) => AskOutcome::Timeout,
+            Err(AskError::NoReply) => AskOutcome::NoReply,
+            Err(_) => AskOutcome::NotDelivered,
+        };
+        observer.on_event(&RuntimeEvent::AskCompleted {
+            id: self.inner.id,
+            message_type: std::any::type_name::<M>(),
+            duration: started.elapsed(),
+            outcome,
+        });
+        result
+    }
+
+    async fn ask_inner(&self, msg: M, timeout: Duration) -> Result<M::Reply, AskError<M>> {
         let deadline = crate::time::deadline_after(tokio::time::Instant::now(), timeout);
         let (tx, rx) = oneshot::channel();
         let env = Envelope {

@@ -107,6 +107,12 @@ impl DeadLetters {
         }
     }
 
+    /// The system's observer slot (dead letters are the one part every address holds).
+    #[inline]
+    pub(crate) fn observer(&self) -> &ObserverSlot {
+        &self.inner.observer
+    }
+
     pub(crate) fn record(
         &self,
         recipient: ActorId,

@@ -26,7 +26,7 @@ pub use error::{AskError, ChildError, PublishError, SendError, SpawnError};
 pub use id::ActorId;
 pub use mailbox::{MailboxConfig, MailboxPolicy};
 pub use message::Message;
-pub use observer::{HandleOutcome, RuntimeEvent, RuntimeObserver};
+pub use observer::{AskOutcome, HandleOutcome, RuntimeEvent, RuntimeObserver};
 pub use supervisor::{
     ActorChild, Backoff, Child, ChildContext, ChildHealth, ChildSpec, ChildStatus, ExitNotifier,
     RestartIntensity, RestartPolicy, StopReason, SupervisionStrategy, SupervisorBuilder,

@@ -19,6 +19,33 @@ pub enum HandleOutcome {
     Panicked,
 }
 
+/// How an [`ask`](crate::ActorRef::ask) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AskOutcome {
+    /// The reply arrived.
+    Replied,
+    /// No reply within the timeout.
+    Timeout,
+    /// The actor handled the request without replying, or failed while handling it.
+    NoReply,
+    /// The request was not delivered (stopped actor, full mailbox).
+    NotDelivered,
+}
+
+impl AskOutcome {
+    /// A short lowercase label (`replied`, `timeout`, `no_reply`, `not_delivered`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Replied => "replied",
+            Self::Timeout => "timeout",
+            Self::NoReply => "no_reply",
+            Self::NotDelivered => "not_delivered",
+        }
+    }
+}
+
 /// Something that happened in the runtime.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -74,6 +101,17 @@ pub enum RuntimeEvent<'a> {
         outcome: HandleOutcome,
         /// Messages still queued after this one was taken (0 for unbounded mailboxes).
         mailbox_depth: usize,
+    },
+    /// An `ask` finished (replied, timed out, or failed), measured from the call to its end.
+    AskCompleted {
+        /// The actor that was asked.
+        id: ActorId,
+        /// The Rust type name of the message.
+        message_type: &'static str,
+        /// From the `ask` call to its result.
+        duration: Duration,
+        /// How it ended.
+        outcome: AskOutcome,
     },
     /// A message became a dead letter.
     DeadLetter {

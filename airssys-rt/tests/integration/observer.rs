@@ -24,6 +24,7 @@ impl RuntimeObserver for Journal {
             RuntimeEvent::SupervisorEscalated { supervisor, .. } => {
                 format!("escalated {supervisor}")
             }
+            RuntimeEvent::AskCompleted { outcome, .. } => format!("ask {}", outcome.as_str()),
             _ => "other".to_owned(),
         };
         self.0.lock().unwrap().push(line);
@@ -67,4 +68,29 @@ async fn observer_sees_the_whole_lifecycle() {
         "{lines:?}"
     );
     assert!(has("stopped Some(\"w\")"), "{lines:?}");
+    assert!(has("ask replied"), "{lines:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn observer_sees_an_ask_that_times_out_and_one_to_a_stopped_actor() {
+    let journal = Arc::new(Journal::default());
+    let system = ActorSystem::builder().observer(journal.clone()).build();
+    let shared = Shared::new("w");
+    let w = system.spawn(Probe::new(&shared)).await.unwrap();
+    // `Sleep` keeps the handler busy past the ask's timeout.
+    let err = w
+        .ask(
+            Cmd::Sleep(std::time::Duration::from_millis(200)),
+            std::time::Duration::from_millis(20),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, airssys_rt::AskError::Timeout), "{err:?}");
+    w.stop();
+    eventually(|| !w.is_alive()).await;
+    assert!(w.ask(Cmd::Get, SEC).await.is_err());
+    system.shutdown().await;
+    let lines = journal.0.lock().unwrap().clone();
+    assert!(lines.iter().any(|l| l == "ask timeout"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "ask not_delivered"), "{lines:?}");
 }

@@ -1,12 +1,16 @@
 //! [`MessageBroker`]: the transport between actors, and the in-memory implementation.
 
 mod in_memory;
+#[cfg(feature = "nats")]
+mod nats;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use in_memory::InMemoryBroker;
+#[cfg(feature = "nats")]
+pub use nats::{ClusterConfig, ClusterError, CodecError, NatsBroker, NatsCluster, RemoteMessage};
 
 use crate::{ActorId, ActorRef, AskError, Message, PublishError, SendError};
 

@@ -19,6 +19,8 @@ mod time;
 
 pub use actor::{Actor, ErrorAction};
 pub use actor_ref::ActorRef;
+#[cfg(feature = "nats")]
+pub use broker::{ClusterConfig, ClusterError, CodecError, NatsBroker, NatsCluster, RemoteMessage};
 pub use broker::{InMemoryBroker, MessageBroker, PublishReport};
 pub use context::{ActorContext, ReplyHandle};
 pub use dead_letter::{DeadLetter, DeadLetterReason, DeadLetters};

@@ -19,6 +19,10 @@ struct Registered {
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
     map: Arc<DashMap<Arc<str>, Registered>>,
+    /// Who waits for a name to be removed (the cluster node releasing a name cluster-wide);
+    /// empty unless cluster mode uses it, and read only when a name is removed.
+    #[cfg(feature = "nats")]
+    removal: Arc<DashMap<ActorId, Vec<tokio::sync::oneshot::Sender<()>>>>,
 }
 
 impl Registry {
@@ -38,7 +42,38 @@ impl Registry {
 
     /// Removes `name` if it still belongs to `id`.
     pub(crate) fn unregister(&self, name: &str, id: ActorId) {
-        self.map.remove_if(name, |_, r| r.id == id);
+        let _removed = self.map.remove_if(name, |_, r| r.id == id);
+        #[cfg(feature = "nats")]
+        if _removed.is_some() && !self.removal.is_empty() {
+            self.notify_removed(id);
+        }
+    }
+
+    /// A receiver that completes once `name` no longer belongs to `id` (at once if it does not
+    /// now).
+    #[cfg(feature = "nats")]
+    pub(crate) fn watch_removal(
+        &self,
+        name: &str,
+        id: ActorId,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.removal.entry(id).or_default().push(tx);
+        // Checked after the watcher is in place: a concurrent unregister either sees it or
+        // already removed the name, which this check sees.
+        if self.id_of(name) != Some(id) {
+            self.notify_removed(id);
+        }
+        rx
+    }
+
+    #[cfg(feature = "nats")]
+    fn notify_removed(&self, id: ActorId) {
+        if let Some((_, waiters)) = self.removal.remove(&id) {
+            for tx in waiters {
+                let _ = tx.send(());
+            }
+        }
     }
 
     #[inline]

@@ -137,6 +137,12 @@ impl SpawnOptions {
         self.mailbox = Some(mailbox);
         self
     }
+
+    /// The name the actor will be registered under.
+    #[cfg(feature = "nats")]
+    pub(crate) fn registered_name(&self) -> Option<&Arc<str>> {
+        self.name.as_ref()
+    }
 }
 
 /// Builds an [`ActorSystem`].

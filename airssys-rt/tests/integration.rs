@@ -3,6 +3,8 @@
 
 mod integration {
     mod api;
+    #[cfg(feature = "nats")]
+    mod cluster;
     pub(crate) mod common;
     mod mailbox;
     mod messaging;

@@ -63,6 +63,22 @@ impl<M: Message> InMemoryBroker<M> {
             .unwrap_or(0)
     }
 
+    /// The subscribers of `topic` now (the cluster broker fans remote publishes out to them).
+    #[cfg(feature = "nats")]
+    pub(crate) fn subscribers(&self, topic: &str) -> Vec<ActorRef<M>> {
+        self.inner
+            .topics
+            .read()
+            .map(|t| t.get(topic).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// The longest a publish waits on one full `Block` subscriber.
+    #[cfg(feature = "nats")]
+    pub(crate) fn publish_timeout(&self) -> Duration {
+        self.inner.publish_timeout
+    }
+
     fn prune(&self, topic: &str, stopped: &[ActorId]) {
         if let Ok(mut topics) = self.inner.topics.write()
             && let Some(subs) = topics.get_mut(topic)

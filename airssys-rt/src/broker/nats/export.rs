@@ -1,0 +1,137 @@
+//! Exported names: how a message from another node reaches a local actor.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use async_nats::{Client, Subject};
+
+use super::codec::RemoteMessage;
+use super::wire::{self, Request, Status};
+use crate::dead_letter::DeadLetterReason;
+use crate::{ActorSystem, AskError, SendError};
+
+/// A boxed future of the inbox loop.
+pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// A name of this node that other nodes can reach, with the message type of its actor.
+pub(crate) trait Export: Send + Sync + 'static {
+    /// Decodes a request for this name and hands it to the local actor.
+    fn deliver<'a>(
+        &'a self,
+        ctx: &'a Delivery,
+        request: Request<'a>,
+        reply: Option<Subject>,
+    ) -> BoxFuture<'a>;
+}
+
+/// What a delivery needs from the node.
+pub(crate) struct Delivery {
+    pub(crate) system: ActorSystem,
+    pub(crate) client: Client,
+    pub(crate) delivery_timeout: Duration,
+}
+
+/// The export of a local actor taking messages of type `M`.
+pub(crate) struct Exported<M> {
+    name: Arc<str>,
+    _message: PhantomData<fn() -> M>,
+}
+
+impl<M> Exported<M> {
+    pub(crate) fn new(name: Arc<str>) -> Self {
+        Self {
+            name,
+            _message: PhantomData,
+        }
+    }
+}
+
+/// Sends a reply frame to the asker (at most once; a lost reply is the asker's timeout).
+pub(crate) async fn respond(client: &Client, to: Subject, frame: bytes::Bytes) {
+    if let Err(e) = client.publish(to, frame).await {
+        tracing::debug!(error = %e, "a reply to another node could not be sent");
+    }
+}
+
+/// Polls `fut` once on the current task and spawns the rest: whatever the future does before
+/// its first suspension (queueing a message) happens in order with the caller's other work.
+pub(crate) async fn run_then_spawn(fut: impl Future<Output = ()> + Send + 'static) {
+    let mut fut = Box::pin(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    if first.is_pending() {
+        tokio::spawn(fut);
+    }
+}
+
+impl<M: RemoteMessage> Export for Exported<M> {
+    fn deliver<'a>(
+        &'a self,
+        ctx: &'a Delivery,
+        request: Request<'a>,
+        reply: Option<Subject>,
+    ) -> BoxFuture<'a> {
+        Box::pin(async move {
+            let msg = match M::decode(request.body) {
+                Ok(msg) => msg,
+                Err(e) => {
+                    tracing::warn!(name = %self.name, error = %e, "a message from another node could not be decoded; dropped");
+                    if let Some(to) = reply {
+                        respond(&ctx.client, to, wire::status_frame(Status::BadRequest)).await;
+                    }
+                    return;
+                }
+            };
+            let Some(actor) = ctx.system.lookup::<M>(&self.name) else {
+                if let Some(to) = reply {
+                    respond(&ctx.client, to, wire::status_frame(Status::NotFound)).await;
+                }
+                return;
+            };
+            match (request.ask_timeout, reply) {
+                (Some(timeout), Some(to)) => {
+                    let client = ctx.client.clone();
+                    run_then_spawn(async move {
+                        let frame = match actor.ask(msg, timeout).await {
+                            Ok(r) => wire::reply_frame::<M>(&r),
+                            Err(e) => wire::status_frame(ask_status(&e)),
+                        };
+                        respond(&client, to, frame).await;
+                    })
+                    .await;
+                }
+                _ => match actor.try_tell(msg) {
+                    Ok(()) => {}
+                    Err(SendError::Full(msg)) => {
+                        // `Block` waits (bounded) and keeps the order; `Reject` says full at once.
+                        match tokio::time::timeout(ctx.delivery_timeout, actor.tell(msg)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(SendError::Full(m))) => {
+                                drop(m);
+                                actor.record_dead_letter(DeadLetterReason::MailboxFull);
+                            }
+                            Ok(Err(_)) => {}
+                            Err(_) => actor.record_dead_letter(DeadLetterReason::MailboxFull),
+                        }
+                    }
+                    Err(_) => {
+                        tracing::debug!(name = %self.name, "a tell from another node found the actor stopped");
+                    }
+                },
+            }
+        })
+    }
+}
+
+fn ask_status<M>(e: &AskError<M>) -> Status {
+    match e {
+        AskError::Send(SendError::Full(_)) => Status::Full,
+        AskError::Send(SendError::NotFound(_)) => Status::NotFound,
+        AskError::Send(_) => Status::Stopped,
+        AskError::Timeout => Status::Timeout,
+        _ => Status::NoReply,
+    }
+}

@@ -32,12 +32,14 @@ pub struct ClusterConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) reconnect_delay_max: Duration,
     pub(crate) memory_storage: bool,
+    pub(crate) subscription_capacity: usize,
 }
 
 impl ClusterConfig {
     /// Connects to the NATS server(s) at `url` (`nats://host:port`, several separated by
     /// commas). Defaults: a random node id, prefix `airssys`, heartbeat 1 s, request timeout
-    /// 5 s, delivery timeout 1 s, connect timeout 5 s, reconnect delay up to 1 s, file storage.
+    /// 5 s, delivery timeout 1 s, connect timeout 5 s, reconnect delay up to 1 s, file storage,
+    /// 65 536 buffered messages per subscription.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -49,6 +51,7 @@ impl ClusterConfig {
             connect_timeout: Duration::from_secs(5),
             reconnect_delay_max: Duration::from_secs(1),
             memory_storage: false,
+            subscription_capacity: 64 * 1024,
         }
     }
 
@@ -106,6 +109,14 @@ impl ClusterConfig {
     /// server restarts; the nodes register their names again when they reconnect).
     pub fn memory_storage(mut self) -> Self {
         self.memory_storage = true;
+        self
+    }
+
+    /// How many received messages the node buffers per subscription (its inbox, each topic)
+    /// before the NATS client drops new ones as a slow consumer (default 65 536). Tells are at
+    /// most once: a burst larger than this, faster than the receiving actors, loses messages.
+    pub fn subscription_capacity(mut self, capacity: usize) -> Self {
+        self.subscription_capacity = capacity;
         self
     }
 

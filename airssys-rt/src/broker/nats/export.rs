@@ -15,17 +15,23 @@ use crate::dead_letter::DeadLetterReason;
 use crate::{ActorSystem, AskError, SendError};
 
 /// A boxed future of the inbox loop.
-pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// What the inbox loop does next with a delivered request.
+pub(crate) enum Delivered {
+    /// Nothing more to do.
+    Done,
+    /// Runs alongside the next requests (an ask waiting for its reply). Its first poll, which
+    /// queues the message, comes before the next request is taken.
+    Pending(BoxFuture),
+    /// Must finish before the next request (a tell waiting for room in a full mailbox).
+    Wait(BoxFuture),
+}
 
 /// A name of this node that other nodes can reach, with the message type of its actor.
 pub(crate) trait Export: Send + Sync + 'static {
     /// Decodes a request for this name and hands it to the local actor.
-    fn deliver<'a>(
-        &'a self,
-        ctx: &'a Delivery,
-        request: Request<'a>,
-        reply: Option<Subject>,
-    ) -> BoxFuture<'a>;
+    fn deliver(&self, ctx: &Delivery, request: Request<'_>, reply: Option<Subject>) -> Delivered;
 }
 
 /// What a delivery needs from the node.
@@ -57,6 +63,12 @@ pub(crate) async fn respond(client: &Client, to: Subject, frame: bytes::Bytes) {
     }
 }
 
+/// A [`Delivered::Pending`] that sends a reply frame.
+pub(crate) fn respond_later(client: &Client, to: Subject, frame: bytes::Bytes) -> Delivered {
+    let client = client.clone();
+    Delivered::Pending(Box::pin(async move { respond(&client, to, frame).await }))
+}
+
 /// Polls `fut` once on the current task and spawns the rest: whatever the future does before
 /// its first suspension (queueing a message) happens in order with the caller's other work.
 pub(crate) async fn run_then_spawn(fut: impl Future<Output = ()> + Send + 'static) {
@@ -68,61 +80,54 @@ pub(crate) async fn run_then_spawn(fut: impl Future<Output = ()> + Send + 'stati
 }
 
 impl<M: RemoteMessage> Export for Exported<M> {
-    fn deliver<'a>(
-        &'a self,
-        ctx: &'a Delivery,
-        request: Request<'a>,
-        reply: Option<Subject>,
-    ) -> BoxFuture<'a> {
-        Box::pin(async move {
-            let msg = match M::decode(request.body) {
-                Ok(msg) => msg,
-                Err(e) => {
-                    tracing::warn!(name = %self.name, error = %e, "a message from another node could not be decoded; dropped");
-                    if let Some(to) = reply {
-                        respond(&ctx.client, to, wire::status_frame(Status::BadRequest)).await;
+    fn deliver(&self, ctx: &Delivery, request: Request<'_>, reply: Option<Subject>) -> Delivered {
+        let msg = match M::decode(request.body) {
+            Ok(msg) => msg,
+            Err(e) => {
+                tracing::warn!(name = %self.name, error = %e, "a message from another node could not be decoded; dropped");
+                return match reply {
+                    Some(to) => {
+                        respond_later(&ctx.client, to, wire::status_frame(Status::BadRequest))
                     }
-                    return;
-                }
+                    None => Delivered::Done,
+                };
+            }
+        };
+        let Some(actor) = ctx.system.lookup::<M>(&self.name) else {
+            return match reply {
+                Some(to) => respond_later(&ctx.client, to, wire::status_frame(Status::NotFound)),
+                None => Delivered::Done,
             };
-            let Some(actor) = ctx.system.lookup::<M>(&self.name) else {
-                if let Some(to) = reply {
-                    respond(&ctx.client, to, wire::status_frame(Status::NotFound)).await;
-                }
-                return;
-            };
-            match (request.ask_timeout, reply) {
-                (Some(timeout), Some(to)) => {
-                    let client = ctx.client.clone();
-                    run_then_spawn(async move {
-                        let frame = match actor.ask(msg, timeout).await {
-                            Ok(r) => wire::reply_frame::<M>(&r),
-                            Err(e) => wire::status_frame(ask_status(&e)),
-                        };
-                        respond(&client, to, frame).await;
-                    })
-                    .await;
-                }
-                _ => match actor.try_tell(msg) {
-                    Ok(()) => {}
-                    Err(SendError::Full(msg)) => {
-                        // `Block` waits (bounded) and keeps the order; `Reject` says full at once.
-                        match tokio::time::timeout(ctx.delivery_timeout, actor.tell(msg)).await {
-                            Ok(Ok(())) => {}
-                            Ok(Err(SendError::Full(m))) => {
-                                drop(m);
-                                actor.record_dead_letter(DeadLetterReason::MailboxFull);
-                            }
-                            Ok(Err(_)) => {}
-                            Err(_) => actor.record_dead_letter(DeadLetterReason::MailboxFull),
+        };
+        if let (Some(timeout), Some(to)) = (request.ask_timeout, reply) {
+            let client = ctx.client.clone();
+            return Delivered::Pending(Box::pin(async move {
+                let frame = match actor.ask(msg, timeout).await {
+                    Ok(r) => wire::reply_frame::<M>(&r),
+                    Err(e) => wire::status_frame(ask_status(&e)),
+                };
+                respond(&client, to, frame).await;
+            }));
+        }
+        match actor.try_tell(msg) {
+            Ok(()) => Delivered::Done,
+            // `Block` waits (bounded) and keeps the order; `Reject` says full at once.
+            Err(SendError::Full(msg)) => {
+                let wait = ctx.delivery_timeout;
+                Delivered::Wait(Box::pin(async move {
+                    match tokio::time::timeout(wait, actor.tell(msg)).await {
+                        Ok(Ok(()) | Err(SendError::Stopped(_))) => {}
+                        Ok(Err(_)) | Err(_) => {
+                            actor.record_dead_letter(DeadLetterReason::MailboxFull);
                         }
                     }
-                    Err(_) => {
-                        tracing::debug!(name = %self.name, "a tell from another node found the actor stopped");
-                    }
-                },
+                }))
             }
-        })
+            Err(_) => {
+                tracing::debug!(name = %self.name, "a tell from another node found the actor stopped");
+                Delivered::Done
+            }
+        }
     }
 }
 

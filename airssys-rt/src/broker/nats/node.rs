@@ -3,20 +3,21 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_nats::connection::State;
 use async_nats::{Client, ConnectOptions, Event, Subject};
 use dashmap::DashMap;
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::codec::RemoteMessage;
 use super::config::ClusterConfig;
 use super::error::ClusterError;
-use super::export::{Delivery, Export, respond};
+use super::export::{Delivered, Delivery, Export, respond_later};
 use super::registry::ClusterRegistry;
 use super::wire::{self, Status};
 use super::{BrokerState, NatsBroker};
@@ -110,23 +111,42 @@ impl Node {
         }
     }
 
-    async fn on_inbox(&self, msg: async_nats::Message) {
+    fn on_inbox(&self, msg: async_nats::Message) -> Delivered {
         let Some(request) = wire::parse_request(&msg.payload) else {
             tracing::warn!(subject = %msg.subject, "a malformed frame on this node's inbox; dropped");
-            if let Some(to) = msg.reply {
-                respond(&self.client, to, wire::status_frame(Status::BadRequest)).await;
-            }
-            return;
+            return match msg.reply {
+                Some(to) => respond_later(&self.client, to, wire::status_frame(Status::BadRequest)),
+                None => Delivered::Done,
+            };
         };
         let export = self
             .exports
             .get(request.name)
             .map(|e| Arc::clone(e.value()));
         match export {
-            Some(export) => export.deliver(&self.delivery, request, msg.reply).await,
-            None => {
-                if let Some(to) = msg.reply {
-                    respond(&self.client, to, wire::status_frame(Status::NotFound)).await;
+            Some(export) => export.deliver(&self.delivery, request, msg.reply),
+            None => match msg.reply {
+                Some(to) => respond_later(&self.client, to, wire::status_frame(Status::NotFound)),
+                None => Delivered::Done,
+            },
+        }
+    }
+}
+
+/// The inbox loop: requests are taken in order; asks wait for their replies side by side.
+async fn run_inbox(weak: Weak<Node>, mut subscription: async_nats::Subscriber) {
+    let mut pending = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(()) = pending.next(), if !pending.is_empty() => {}
+            msg = subscription.next() => {
+                let Some(msg) = msg else { break };
+                let Some(node) = weak.upgrade() else { break };
+                match node.on_inbox(msg) {
+                    Delivered::Done => {}
+                    Delivered::Pending(fut) => pending.push(fut),
+                    Delivered::Wait(fut) => fut.await,
                 }
             }
         }
@@ -173,6 +193,7 @@ impl NatsCluster {
             .no_echo()
             .connection_timeout(config.connect_timeout)
             .request_timeout(Some(config.request_timeout))
+            .subscription_capacity(config.subscription_capacity)
             .reconnect_delay_callback(move |attempts| {
                 let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
                 (Duration::from_millis(100) * attempts.saturating_sub(1)).min(max_delay)
@@ -194,14 +215,13 @@ impl NatsCluster {
             .build(client.clone());
         let registry = Arc::new(ClusterRegistry::open(&js, Arc::clone(&id), &config).await?);
         let inbox: Subject = wire::inbox_subject(&config.prefix, &id).into();
-        let mut subscription =
-            client
-                .subscribe(inbox)
-                .await
-                .map_err(|e| ClusterError::Connect {
-                    url: config.url.clone(),
-                    source: Box::new(e),
-                })?;
+        let subscription = client
+            .subscribe(inbox)
+            .await
+            .map_err(|e| ClusterError::Connect {
+                url: config.url.clone(),
+                source: Box::new(e),
+            })?;
         let node = Arc::new(Node {
             delivery: Delivery {
                 system: system.clone(),
@@ -220,16 +240,7 @@ impl NatsCluster {
         });
         node.registry.heartbeat().await;
 
-        let weak = Arc::downgrade(&node);
-        node.keep(
-            tokio::spawn(async move {
-                while let Some(msg) = subscription.next().await {
-                    let Some(node) = weak.upgrade() else { break };
-                    node.on_inbox(msg).await;
-                }
-            })
-            .abort_handle(),
-        );
+        node.keep(tokio::spawn(run_inbox(Arc::downgrade(&node), subscription)).abort_handle());
         let (registry, client) = (&node.registry, &node.client);
         let heartbeat = node.config.heartbeat;
         node.keep(tokio::spawn(run_events(Arc::clone(registry), events_rx)).abort_handle());

@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use airssys_rt::{
-    Actor, ActorContext, ActorRef, ActorSystem, AskError, ClusterConfig, ClusterError, CodecError,
-    Message, MessageBroker, NatsBroker, NatsCluster, RemoteMessage, SendError,
+    Actor, ActorChild, ActorContext, ActorRef, ActorSystem, AskError, ChildSpec, ClusterConfig,
+    ClusterError, CodecError, Message, MessageBroker, NatsBroker, NatsCluster, RemoteMessage,
+    SendError, SupervisorNode,
 };
 use serde::{Deserialize, Serialize};
 
-const HEARTBEAT: Duration = Duration::from_millis(600);
+const HEARTBEAT: Duration = Duration::from_secs(1);
 const LONG: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
@@ -659,6 +660,60 @@ async fn an_unknown_name_is_an_error_at_once() {
         a.lookup("nobody").await,
         Err(ClusterError::NotFound(_))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervised_actor_is_made_reachable_with_register_and_keeps_its_name_across_restarts() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let a = Node::start(&url, "a").await;
+    let b = Node::start(&url, "b").await;
+    let broker = a.broker();
+    let sup = a
+        .run(async move {
+            let system = broker.cluster().system().clone();
+            let child =
+                ActorChild::with_broker("supervised", || Worker::new("a".into()), broker.clone());
+            let tree = SupervisorNode::builder("root")
+                .child(ChildSpec::new("supervised", child))
+                .build();
+            let sup = system.start_supervisor(tree).await.unwrap();
+            broker.register("supervised").await.unwrap();
+            sup
+        })
+        .await;
+    let remote = b.broker();
+    assert_eq!(
+        remote
+            .request("supervised", Msg::Ping(1), LONG)
+            .await
+            .unwrap(),
+        Reply::Pong("a".into(), 1)
+    );
+    // Stopped, the Permanent child is restarted with the same mailbox and name: it stays
+    // registered in the cluster and answers again.
+    let cluster = a.cluster.clone();
+    a.run(async move {
+        cluster.system().lookup::<Msg>("supervised").unwrap().stop();
+    })
+    .await;
+    let again = poll_until(LONG, || async {
+        remote.request("supervised", Msg::Ping(2), LONG).await.ok()
+    })
+    .await;
+    assert_eq!(again, Some(Reply::Pong("a".into(), 2)));
+    assert_eq!(
+        b.cluster.owner_of("supervised").await.unwrap().as_deref(),
+        Some("a")
+    );
+    // A name that is not a local actor of this message type cannot be registered.
+    let broker = a.broker();
+    let err = a
+        .run(async move { broker.register("nobody-here").await })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ClusterError::NotLocal(_)), "{err:?}");
+    drop(sup);
 }
 
 // A message type that is not serde: it implements RemoteMessage by hand, as a downstream crate

@@ -271,6 +271,12 @@ impl NatsCluster {
         &self.node.id
     }
 
+    /// The actor system this node connects.
+    #[must_use]
+    pub fn system(&self) -> &ActorSystem {
+        &self.node.system
+    }
+
     /// `true` while the NATS connection is up and the node has not shut down.
     #[must_use]
     pub fn is_connected(&self) -> bool {

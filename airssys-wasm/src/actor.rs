@@ -14,6 +14,7 @@ use wasmtime::{Store, UpdateDeadline};
 use crate::bindings::Component as Guest;
 use crate::bindings::airssys::component::types::{self, HealthStatus};
 use crate::host::HostState;
+use crate::observer::ComponentEvent;
 use crate::{ComponentId, ComponentLimits, ComponentTemplate};
 
 /// A message for a component.
@@ -297,6 +298,14 @@ struct Instance {
     guest: Guest,
 }
 
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let data = self.store.data();
+        data.observer
+            .emit(&ComponentEvent::InstanceStopped { id: &data.id });
+    }
+}
+
 /// A component instance as an actor: one `Store` per actor, messages delivered to the
 /// component's `handle` export one at a time, replies returned to `ask`.
 ///
@@ -338,6 +347,7 @@ async fn instantiate(
         shared.audit.clone(),
         system.clone(),
         &shared.limits,
+        engine.inner.observer.clone(),
     );
     let mut store = Store::new(&engine.inner.engine, state);
     store.limiter(HostState::limiter);
@@ -356,7 +366,13 @@ async fn instantiate(
     };
     prepare_call(&mut store, fuel);
     match guest.call_init(&mut store, &shared.config).await {
-        Ok(Ok(())) => Ok(Instance { store, guest }),
+        Ok(Ok(())) => {
+            store
+                .data()
+                .observer
+                .emit(&ComponentEvent::InstanceStarted { id: &shared.id });
+            Ok(Instance { store, guest })
+        }
         Ok(Err(text)) => Err(ComponentError::Guest(format!("init: {text}"))),
         Err(e) => Err(store.data().classify(&e)),
     }
@@ -517,12 +533,21 @@ impl ComponentActor {
             Err(e) => {
                 let err = old.store.data().classify(&e);
                 self.instance = None;
+                new.engine().inner.observer.emit(&ComponentEvent::Upgraded {
+                    id: &self.shared.id,
+                    success: false,
+                });
                 return Err(ComponentError::UpgradeRolledBack(format!(
                     "snapshot of the running version failed: {err}"
                 )));
             }
         };
+        let observer = &new.engine().inner.observer;
         let rollback = |stage: &str, why: String| {
+            observer.emit(&ComponentEvent::Upgraded {
+                id: &self.shared.id,
+                success: false,
+            });
             let reason = format!("{stage}: {why}");
             self.shared.audit("upgrade-rolled-back", &reason);
             tracing::warn!(component = %self.shared.id, %reason, "upgrade rolled back");
@@ -559,6 +584,10 @@ impl ComponentActor {
         }
         self.instance = Some(next);
         self.shared.set_template(new.clone());
+        observer.emit(&ComponentEvent::Upgraded {
+            id: &self.shared.id,
+            success: true,
+        });
         let detail = format!("{old_digest} -> {}", new.digest());
         self.shared.audit("upgraded", &detail);
         tracing::info!(component = %self.shared.id, %detail, "upgraded");

@@ -9,7 +9,8 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::Component as ComponentBindings;
 use crate::host::HostState;
-use crate::{EngineConfig, LoadError};
+use crate::observer::ObserverSlot;
+use crate::{ComponentObserver, EngineConfig, LoadError};
 
 /// Why the engine could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,7 @@ pub(crate) struct EngineInner {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<HostState>,
     pub(crate) config: EngineConfig,
+    pub(crate) observer: ObserverSlot,
     stop: Arc<AtomicBool>,
 }
 
@@ -63,6 +65,23 @@ impl WasmEngine {
     /// [`EngineError`] when wasmtime rejects the configuration (for example a pool larger than
     /// the address space allows).
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        Self::build(config, ObserverSlot::default())
+    }
+
+    /// Creates the engine with a [`ComponentObserver`] that sees every component of it
+    /// (instances started and stopped, capability denials, failures, upgrades).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_observer(
+        config: EngineConfig,
+        observer: Arc<dyn ComponentObserver>,
+    ) -> Result<Self, EngineError> {
+        Self::build(config, ObserverSlot::new(Some(observer)))
+    }
+
+    fn build(config: EngineConfig, observer: ObserverSlot) -> Result<Self, EngineError> {
         let mut c = wasmtime::Config::new();
         c.epoch_interruption(true);
         c.concurrency_support(false);
@@ -109,6 +128,7 @@ impl WasmEngine {
                 engine,
                 linker,
                 config,
+                observer,
                 stop,
             }),
         })

@@ -15,6 +15,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::airssys::component::host::{self, HostError, LogLevel};
 use crate::bindings::airssys::component::types;
+use crate::observer::{ComponentEvent, FailureKind, ObserverSlot};
 use crate::{ComponentError, ComponentId, ComponentLimits, ComponentMessage};
 
 /// Largest file a component may read in one call, and largest network answer.
@@ -33,6 +34,7 @@ pub(crate) struct HostState {
     deadline: Duration,
     call_started: Instant,
     pub(crate) deadline_hit: bool,
+    pub(crate) observer: ObserverSlot,
 }
 
 /// Store limits that remember a refused memory growth, so the error can say so.
@@ -85,6 +87,7 @@ impl HostState {
         audit: Option<AuditLog>,
         system: ActorSystem,
         limits: &ComponentLimits,
+        observer: ObserverSlot,
     ) -> Self {
         let inner = StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
@@ -109,6 +112,7 @@ impl HostState {
             deadline: limits.deadline,
             call_started: Instant::now(),
             deadline_hit: false,
+            observer,
         }
     }
 
@@ -130,8 +134,18 @@ impl HostState {
         self.deadline_hit
     }
 
-    /// Turns a wasmtime error from a call into this instance into a [`ComponentError`].
+    /// Turns a wasmtime error from a call into this instance into a [`ComponentError`] and
+    /// reports the failure to the observer (any such error poisons the store).
     pub(crate) fn classify(&self, error: &wasmtime::Error) -> ComponentError {
+        let err = self.classify_quiet(error);
+        if let Some(kind) = FailureKind::of(&err) {
+            self.observer
+                .emit(&ComponentEvent::InstanceFailed { id: &self.id, kind });
+        }
+        err
+    }
+
+    fn classify_quiet(&self, error: &wasmtime::Error) -> ComponentError {
         if self.deadline_hit {
             return ComponentError::DeadlineExceeded(self.deadline);
         }
@@ -158,6 +172,10 @@ impl HostState {
                 let reason = reason.to_string();
                 let operation = operation.as_str();
                 tracing::warn!(component = %self.id, operation, target, %reason, "capability denied");
+                self.observer.emit(&ComponentEvent::CapabilityDenied {
+                    id: &self.id,
+                    operation,
+                });
                 if let Some(audit) = &self.audit
                     && let Err(e) = audit.denied(self.id.as_str(), operation, target, &reason)
                 {

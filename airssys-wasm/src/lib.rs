@@ -11,6 +11,7 @@ mod engine;
 mod host;
 mod id;
 mod loader;
+mod observer;
 mod registry;
 
 pub use actor::{
@@ -20,4 +21,5 @@ pub use config::{ComponentLimits, EngineConfig};
 pub use engine::{EngineError, WasmEngine};
 pub use id::ComponentId;
 pub use loader::{ComponentTemplate, LoadError};
+pub use observer::{ComponentEvent, ComponentObserver, FailureKind};
 pub use registry::{ComponentMetadata, ComponentRegistry, RegistryError};

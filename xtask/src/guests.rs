@@ -153,7 +153,7 @@ fn build_args<'a>(manifest: &'a str, target_dir: &'a str) -> Vec<&'a str> {
 }
 
 /// The main workspace's target directory (respects `CARGO_TARGET_DIR`).
-fn main_target_dir() -> Result<PathBuf> {
+pub(crate) fn main_target_dir() -> Result<PathBuf> {
     let metadata = util::metadata(true)?;
     metadata["target_directory"]
         .as_str()

@@ -27,7 +27,8 @@ commands:
                                   their paths; with --out-dir, copy the .wasm files there too
   test                            install what the tests need, build the guest components, run
                                   all tests and the examples
-  demo                            run the demo (the composition example, release build)
+  demo [ARGS...]                  run the demo: the airssys host on examples/host/demo.toml
+                                  (release build; ARGS go to `airssys run`)
   bench-report [--quick] [--out FILE]
                                   run the criterion benches and print one markdown table
   ci                              run the same steps as .ci/run, in the same order

@@ -3,7 +3,11 @@
 //! `init` takes a config text of `key=value` pairs separated by `;`:
 //! - `op=<op>` (required), where `<op>` is `upper`, `lower`, `reverse` (by characters) or
 //!   `suffix:<text>` (appends `<text>`);
-//! - `next=<name>` (optional): the component to forward the result to.
+//! - `next=<name>` (optional): the component to forward the result to;
+//! - `forward=send|request` (optional, default `send`): with `send` the result goes on with
+//!   `host::send` and the reply (to a request) is this stage's result; with `request` the
+//!   stage asks `next` with `host::request` (2 s timeout) and replies with `next`'s reply, so a
+//!   request to the first stage returns the result of the whole chain.
 //!
 //! For example `op=upper;next=stage-b`. A missing or unknown `op`, an unknown key or an empty
 //! `next` fails `init`.
@@ -63,6 +67,7 @@ impl Op {
 struct Stage {
     op: Op,
     next: Option<String>,
+    forward_request: bool,
 }
 
 impl Stage {
@@ -70,20 +75,27 @@ impl Stage {
         let text = std::str::from_utf8(config).map_err(|_| "config is not UTF-8".to_owned())?;
         let mut op = None;
         let mut next = None;
+        let mut forward_request = false;
         for pair in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("op", value)) => op = Some(Op::parse(value)?),
                 Some(("next", "")) => return Err("`next` must not be empty".to_owned()),
                 Some(("next", value)) => next = Some(value.to_owned()),
+                Some(("forward", "send")) => forward_request = false,
+                Some(("forward", "request")) => forward_request = true,
                 _ => {
                     return Err(format!(
-                        "unknown config entry `{pair}` (expected op= or next=)"
+                        "unknown config entry `{pair}` (expected op=, next= or forward=send|request)"
                     ));
                 }
             }
         }
         let op = op.ok_or_else(|| format!("config `{text}` has no op= entry"))?;
-        Ok(Self { op, next })
+        Ok(Self {
+            op,
+            next,
+            forward_request,
+        })
     }
 }
 
@@ -120,11 +132,19 @@ impl Guest for PipelineStage {
             let input =
                 std::str::from_utf8(&msg.payload).map_err(|_| "payload is not UTF-8".to_owned())?;
             let output = stage.op.apply(input).into_bytes();
-            if let Some(next) = &stage.next {
-                host::send(next, &output)
-                    .map_err(|e| format!("send to `{next}` failed: {}", describe(&e)))?;
+            match &stage.next {
+                Some(next) if stage.forward_request => {
+                    let reply = host::request(next, &output, 2_000)
+                        .map_err(|e| format!("request to `{next}` failed: {}", describe(&e)))?;
+                    Ok(msg.expects_reply.then_some(reply))
+                }
+                Some(next) => {
+                    host::send(next, &output)
+                        .map_err(|e| format!("send to `{next}` failed: {}", describe(&e)))?;
+                    Ok(msg.expects_reply.then_some(output))
+                }
+                None => Ok(msg.expects_reply.then_some(output)),
             }
-            Ok(msg.expects_reply.then_some(output))
         })
     }
 

@@ -1,0 +1,10 @@
+//! Integration tests of the `airssys` binary: started as a child process on a free loopback
+//! port, driven over real HTTP.
+
+mod integration {
+    mod admin;
+    mod check;
+    mod ingress;
+    mod lifecycle;
+    mod support;
+}

@@ -14,6 +14,9 @@ pub enum UnitState {
     Running,
     /// Stopped for now and waiting out a restart backoff; its supervisor will start it again.
     Restarting,
+    /// Stopped on purpose and not restarted (a `transient` or `temporary` component that
+    /// finished normally). Not a failure.
+    Stopped,
     /// Stopped for good: its supervisor gave up (restart intensity exhausted) or will not
     /// restart it.
     Failed,

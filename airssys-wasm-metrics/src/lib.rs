@@ -6,4 +6,4 @@ mod metrics;
 
 pub use health::{BoxFuture, HealthReport, HealthSource, UnitHealth, UnitState};
 pub use http::{OPENMETRICS_CONTENT_TYPE, router};
-pub use metrics::Metrics;
+pub use metrics::{INGRESS_OUTCOMES, Metrics};

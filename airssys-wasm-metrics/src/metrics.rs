@@ -17,6 +17,30 @@ use prometheus_client::registry::Registry;
 /// One bounded label: `[(name, value)]`, values are always `'static` strings from a closed set.
 type Label = [(&'static str, &'static str); 1];
 
+/// The operation names of capability checks, as in the audit log.
+const OPERATIONS: [&str; 7] = [
+    "msg.send",
+    "msg.request",
+    "msg.publish",
+    "msg.subscribe",
+    "file.read",
+    "file.write",
+    "net.connect",
+];
+
+/// The outcomes the host reports for ingress requests.
+pub const INGRESS_OUTCOMES: [&str; 9] = [
+    "ok",
+    "guest_error",
+    "failed",
+    "timeout",
+    "busy",
+    "unavailable",
+    "not_found",
+    "published",
+    "bad_request",
+];
+
 /// The spawn-duration buckets of SPEC §5: 100 µs … 10 ms.
 const SPAWN_BUCKETS: [f64; 8] = [
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
@@ -188,6 +212,26 @@ impl Metrics {
             ingress.clone(),
         );
 
+        // Every series of the closed label sets exists from the start (at zero), so rates
+        // work from the first event and dashboards show no gaps.
+        for o in ["replied", "timeout", "no_reply", "not_delivered"] {
+            let _ = ask_duration.get_or_create(&[("outcome", o)]);
+        }
+        for r in ["mailbox_full", "stopped", "failed", "panicked", "aborted"] {
+            let _ = dead_letters.get_or_create(&[("reason", r)]);
+        }
+        for op in OPERATIONS {
+            let _ = denials.get_or_create(&[("operation", op)]);
+        }
+        for k in ["trap", "deadline", "memory", "fuel"] {
+            let _ = failures.get_or_create(&[("kind", k)]);
+        }
+        for o in ["upgraded", "rolled_back"] {
+            let _ = upgrades.get_or_create(&[("outcome", o)]);
+        }
+        for o in INGRESS_OUTCOMES {
+            let _ = ingress.get_or_create(&[("outcome", o)]);
+        }
         let messages_ok = messages.get_or_create(&[("outcome", "ok")]).clone();
         let messages_error = messages.get_or_create(&[("outcome", "error")]).clone();
         let messages_panicked = messages.get_or_create(&[("outcome", "panicked")]).clone();
@@ -256,8 +300,7 @@ impl Metrics {
             .inc();
     }
 
-    /// An HTTP ingress request finished; `outcome` names its result class (`ok`,
-    /// `not_found`, `error`, ...).
+    /// An HTTP ingress request finished; `outcome` is one of [`INGRESS_OUTCOMES`].
     pub fn ingress(&self, outcome: &'static str, duration: Duration) {
         self.inner
             .ingress

@@ -187,3 +187,30 @@ fn component_metrics_have_bounded_labels() {
         Some(1.0)
     );
 }
+
+/// Every metric the Grafana dashboard and the metrics reference name is one this crate exports.
+#[test]
+fn dashboard_and_reference_name_only_exported_metrics() {
+    let text = Metrics::new().encode();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for doc in ["docs/grafana/airssys.json", "docs/reference/metrics.md"] {
+        let body = std::fs::read_to_string(root.join(doc)).unwrap();
+        let mut names: Vec<&str> = body
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("airssys_") && w.len() > "airssys_".len())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert!(names.len() >= 10, "{doc}: {names:?}");
+        for name in names {
+            let family = ["_bucket", "_count", "_sum", "_total"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{doc} names {name}, which is not exported"
+            );
+        }
+    }
+}

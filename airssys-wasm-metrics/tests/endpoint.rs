@@ -1,4 +1,5 @@
 //! `/metrics` and `/health` over real HTTP, with the metrics fed by a real actor system.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

@@ -331,13 +331,16 @@ impl<M: RemoteMessage> MessageBroker<M> for NatsBroker<M> {
             let mut buf = Vec::with_capacity(64);
             match msg.encode(&mut buf) {
                 Ok(()) => {
-                    if let Err(e) = self
-                        .node
-                        .client
-                        .publish(self.subject(topic), buf.into())
-                        .await
-                    {
-                        tracing::debug!(topic, error = %e, "publishing to other nodes failed");
+                    // Bounded: the client's queue only fills while the connection is lost.
+                    let publish = self.node.client.publish(self.subject(topic), buf.into());
+                    match tokio::time::timeout(self.node.config.request_timeout, publish).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::debug!(topic, error = %e, "publishing to other nodes failed");
+                        }
+                        Err(_) => {
+                            tracing::debug!(topic, "publishing to other nodes timed out");
+                        }
                     }
                 }
                 Err(e) => {

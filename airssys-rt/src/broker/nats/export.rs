@@ -58,10 +58,16 @@ impl<M> Exported<M> {
 
 /// Sends a reply frame to the asker (at most once; a lost reply is the asker's timeout).
 pub(crate) async fn respond(client: &Client, to: Subject, frame: bytes::Bytes) {
-    if let Err(e) = client.publish(to, frame).await {
-        tracing::debug!(error = %e, "a reply to another node could not be sent");
+    // Bounded: the client's queue only fills while the connection is being lost.
+    match tokio::time::timeout(REPLY_TIMEOUT, client.publish(to, frame)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "a reply to another node could not be sent"),
+        Err(_) => tracing::debug!("a reply to another node timed out in the client's queue"),
     }
 }
+
+/// The longest a reply waits in the NATS client's queue.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`Delivered::Pending`] that sends a reply frame.
 pub(crate) fn respond_later(client: &Client, to: Subject, frame: bytes::Bytes) -> Delivered {

@@ -57,10 +57,19 @@ pub(crate) async fn tell<M: RemoteMessage>(
             return Err(SendError::Stopped(msg));
         }
     };
-    match node.client.publish(owner.inbox, frame).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
+    // Bounded: the client's queue only fills while the connection is being lost.
+    let publish = node.client.publish(owner.inbox, frame);
+    match tokio::time::timeout(node.config.request_timeout, publish).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
             tracing::debug!(name, error = %e, "a tell to another node could not be sent");
+            Err(SendError::Stopped(msg))
+        }
+        Err(_) => {
+            tracing::debug!(
+                name,
+                "a tell to another node timed out in the client's queue"
+            );
             Err(SendError::Stopped(msg))
         }
     }

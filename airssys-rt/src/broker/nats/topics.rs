@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_nats::Client;
 use futures_util::StreamExt;
@@ -11,6 +12,9 @@ use super::codec::RemoteMessage;
 use crate::InMemoryBroker;
 use crate::actor_ref::PublishTry;
 use crate::dead_letter::DeadLetterReason;
+
+/// The longest a new topic subscription waits for the server to confirm it.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The topics of one message type that this node listens to on NATS.
 pub(crate) struct Topics {
@@ -60,6 +64,14 @@ impl Topics {
                 return;
             }
         };
+        // Once the server has the subscription (flush: a ping round trip on this connection),
+        // a publish from any other node reaches this one.
+        if tokio::time::timeout(FLUSH_TIMEOUT, client.flush())
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            tracing::debug!(topic = %topic, "the topic subscription was not confirmed by the server yet");
+        }
         let task_topic = Arc::clone(&topic);
         let task = tokio::spawn(async move {
             while let Some(msg) = subscription.next().await {

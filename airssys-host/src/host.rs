@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airssys_rt::{
-    ActorSystem, ChildStatus, RestartPolicy, ShutdownOptions, ShutdownReport, StopReason,
+    ActorRef, ActorSystem, ChildStatus, ClusterConfig, MessageBroker, NatsBroker, NatsCluster,
+    PublishError, PublishReport, RestartPolicy, ShutdownOptions, ShutdownReport, StopReason,
     SupervisorNode, SupervisorRef,
 };
 use airssys_wasm::{
-    ComponentEvent, ComponentId, ComponentObserver, ComponentRegistry, ComponentSpec, EngineConfig,
-    FailureKind, LoadError, RegistryError, WasmEngine,
+    ComponentEvent, ComponentId, ComponentMessage, ComponentObserver, ComponentRegistry,
+    ComponentSpec, EngineConfig, FailureKind, LoadError, RegistryError, WasmEngine,
 };
 use airssys_wasm_metrics::{BoxFuture, HealthReport, HealthSource, Metrics, UnitHealth, UnitState};
 use airssys_wasm_security::{AuditError, AuditLog, FlushPolicy};
@@ -54,6 +55,24 @@ pub enum StartError {
         /// What is wrong with it.
         #[source]
         source: LoadError,
+    },
+    /// The cluster could not be joined.
+    #[error("cannot join the cluster at {url}")]
+    Cluster {
+        /// The NATS address.
+        url: String,
+        /// Why.
+        #[source]
+        source: airssys_rt::ClusterError,
+    },
+    /// A component's id could not be claimed cluster-wide (another node holds it).
+    #[error("component {component:?}: cannot register its id in the cluster")]
+    ClusterName {
+        /// The component id.
+        component: String,
+        /// Why.
+        #[source]
+        source: airssys_rt::ClusterError,
     },
     /// A supervisor (and so one of its components) could not be started.
     #[error("supervisor {supervisor:?} could not start")]
@@ -135,6 +154,8 @@ struct Inner {
     metrics: Metrics,
     supervisors: Vec<RunningSupervisor>,
     audit: AuditLog,
+    cluster: Option<NatsCluster>,
+    route: Option<NatsBroker<ComponentMessage>>,
 }
 
 /// A running manifest. Cheap to clone (shared).
@@ -215,6 +236,26 @@ impl Host {
             None => AuditLog::tracing_only(),
         };
         let registry = ComponentRegistry::new(system.clone());
+        let cluster = match &manifest.host.cluster {
+            Some(url) => {
+                let mut config = ClusterConfig::new(url.as_str());
+                if let Some(id) = &manifest.host.node_id {
+                    config = config.node_id(id.as_str());
+                }
+                Some(
+                    NatsCluster::connect(&system, config)
+                        .await
+                        .map_err(|source| StartError::Cluster {
+                            url: url.clone(),
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let route = cluster
+            .as_ref()
+            .map(NatsCluster::broker::<ComponentMessage>);
 
         let total = manifest.components.len();
         let mut templates = Vec::with_capacity(total);
@@ -252,7 +293,7 @@ impl Host {
                 let template = templates[i].clone();
                 // Ids are unique in a validated manifest.
                 let _ = registry.register(ComponentId::new(c.id.as_str()), &template);
-                node = node.child(component_child(c, template, &audit));
+                node = node.child(component_child(c, template, &audit, route.as_ref()));
             }
             match system.start_supervisor(node.build()).await {
                 Ok(sup) => {
@@ -270,6 +311,17 @@ impl Host {
                         sup,
                         gave_up,
                     });
+                    if let Some(broker) = &route {
+                        for id in &s.components {
+                            if let Err(source) = broker.register(id).await {
+                                system.shutdown().await;
+                                return Err(StartError::ClusterName {
+                                    component: id.clone(),
+                                    source,
+                                });
+                            }
+                        }
+                    }
                 }
                 Err(source) => {
                     system.shutdown().await;
@@ -289,8 +341,46 @@ impl Host {
                 metrics,
                 supervisors,
                 audit,
+                cluster,
+                route,
             }),
         })
+    }
+
+    /// The address of the component (or actor) `id`: local, or on another node of the cluster.
+    pub async fn lookup(&self, id: &str) -> Option<ActorRef<ComponentMessage>> {
+        match &self.inner.route {
+            Some(broker) => broker.lookup(id).await.ok(),
+            None => self.inner.registry.actor(&ComponentId::new(id)),
+        }
+    }
+
+    /// Publishes `msg` on `topic`: to the local subscribers, or cluster-wide.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError`] for an empty topic.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        msg: ComponentMessage,
+    ) -> Result<PublishReport, PublishError> {
+        match &self.inner.route {
+            Some(broker) => broker.publish(topic, msg).await,
+            None => {
+                self.inner
+                    .system
+                    .broker::<ComponentMessage>()
+                    .publish(topic, msg)
+                    .await
+            }
+        }
+    }
+
+    /// This node's id in the cluster, when it joined one.
+    #[must_use]
+    pub fn node_id(&self) -> Option<&str> {
+        self.inner.cluster.as_ref().map(NatsCluster::node_id)
     }
 
     /// The manifest it runs.
@@ -416,6 +506,9 @@ impl Host {
         let options =
             ShutdownOptions::default().drain_timeout(self.inner.manifest.host.drain_timeout);
         let report = self.inner.system.shutdown_with(options).await;
+        if let Some(cluster) = &self.inner.cluster {
+            cluster.shutdown().await;
+        }
         if let Err(e) = self.inner.audit.flush() {
             tracing::error!(error = %e, "flushing the audit log failed");
         }
@@ -427,6 +520,7 @@ fn component_child(
     c: &ComponentConfig,
     template: airssys_wasm::ComponentTemplate,
     audit: &AuditLog,
+    cluster: Option<&NatsBroker<ComponentMessage>>,
 ) -> airssys_rt::ChildSpec {
     let mut spec = ComponentSpec::new(c.id.as_str(), template)
         .capabilities(c.capabilities.clone())
@@ -436,6 +530,9 @@ fn component_child(
         .mailbox(c.mailbox);
     for t in &c.subscribe {
         spec = spec.subscribe(t.clone());
+    }
+    if let Some(broker) = cluster {
+        spec = spec.cluster(broker.clone());
     }
     spec.child_spec().restart(c.restart).backoff(c.backoff)
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use airssys_rt::{AskError, SendError};
-use airssys_wasm::{ComponentError, ComponentId, ComponentMessage, RegistryError};
+use airssys_wasm::{ComponentError, ComponentMessage, RegistryError};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -79,7 +79,7 @@ async fn ingress(State(s): State<AppState>, Path(id): Path<String>, body: Bytes)
 }
 
 async fn ingress_inner(host: &Host, id: &str, body: Bytes) -> (&'static str, Response) {
-    let Some(actor) = host.registry().actor(&ComponentId::new(id)) else {
+    let Some(actor) = host.lookup(id).await else {
         return (
             "not_found",
             error(
@@ -142,9 +142,8 @@ fn failure_kind(e: &ComponentError) -> &'static str {
 
 async fn publish(State(s): State<AppState>, Path(topic): Path<String>, body: Bytes) -> Response {
     let started = Instant::now();
-    let broker = s.host.system().broker::<ComponentMessage>();
     let msg = ComponentMessage::published("host", topic.as_str(), body.to_vec());
-    let (outcome, response) = match airssys_rt::MessageBroker::publish(&broker, &topic, msg).await {
+    let (outcome, response) = match s.host.publish(&topic, msg).await {
         Ok(report) => (
             "published",
             (

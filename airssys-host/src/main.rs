@@ -54,6 +54,13 @@ enum Command {
         /// Listen here instead of the manifest's `host.listen` (port 0 picks a free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Join the cluster on this NATS server (`nats://127.0.0.1:4222`), instead of the
+        /// manifest's `host.cluster`.
+        #[arg(long, value_name = "URL")]
+        cluster: Option<String>,
+        /// This node's id in the cluster (default: the manifest's `host.node_id`, else generated).
+        #[arg(long, value_name = "ID")]
+        node_id: Option<String>,
     },
     /// Validate MANIFEST and every component against the WIT world; exit 1 on any problem.
     Check {
@@ -80,7 +87,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let result = match cli.command {
-        Command::Run { manifest, listen } => run(&manifest, listen),
+        Command::Run {
+            manifest,
+            listen,
+            cluster,
+            node_id,
+        } => run(&manifest, listen, cluster, node_id),
         Command::Check { manifest } => Ok(check(&manifest)),
         Command::Audit {
             command: AuditCommand::Verify { file },
@@ -142,7 +154,12 @@ fn verify(file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn run(path: &std::path::Path, listen: Option<SocketAddr>) -> Result<ExitCode> {
+fn run(
+    path: &std::path::Path,
+    listen: Option<SocketAddr>,
+    cluster: Option<String>,
+    node_id: Option<String>,
+) -> Result<ExitCode> {
     let mut manifest = match Manifest::load(path) {
         Ok(m) => m,
         Err(e) => {
@@ -160,6 +177,12 @@ fn run(path: &std::path::Path, listen: Option<SocketAddr>) -> Result<ExitCode> {
     };
     if let Some(addr) = listen {
         manifest.host.listen = addr;
+    }
+    if cluster.is_some() {
+        manifest.host.cluster = cluster;
+    }
+    if node_id.is_some() {
+        manifest.host.node_id = node_id;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -221,6 +244,9 @@ async fn serve(manifest: Manifest) -> Result<ExitCode> {
         println!("  admin               GET  {base}/admin/status  (Authorization: Bearer <token>)");
     } else {
         println!("  admin               disabled (no host.admin_token, no AIRSSYS_ADMIN_TOKEN)");
+    }
+    if let (Some(url), Some(node)) = (&m.host.cluster, host.node_id()) {
+        println!("  cluster             node {node} on {url} (component ids are cluster-wide)");
     }
     if let Some(first) = m.components.first() {
         println!("  try: curl -s -d hello {base}/components/{}", first.id);

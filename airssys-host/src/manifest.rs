@@ -89,6 +89,10 @@ pub struct HostConfig {
     pub max_instances: u32,
     /// Where compiled components are cached (`.cwasm`), if anywhere.
     pub cache_dir: Option<PathBuf>,
+    /// The NATS server(s) of the cluster to join (`nats://127.0.0.1:4222`), if any.
+    pub cluster: Option<String>,
+    /// This node's id in the cluster (default: generated).
+    pub node_id: Option<String>,
 }
 
 impl Default for HostConfig {
@@ -101,6 +105,8 @@ impl Default for HostConfig {
             drain_timeout: Duration::from_secs(10),
             max_instances: 1_000,
             cache_dir: None,
+            cluster: None,
+            node_id: None,
         }
     }
 }
@@ -481,6 +487,8 @@ fn resolve_host(
         drain_timeout: raw.drain_timeout,
         max_instances: raw.max_instances,
         cache_dir,
+        cluster: raw.cluster.clone(),
+        node_id: raw.node_id.clone(),
     })
 }
 

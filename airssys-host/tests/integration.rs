@@ -5,6 +5,7 @@
 mod integration {
     mod admin;
     mod check;
+    mod cluster;
     mod ingress;
     mod lifecycle;
     mod support;

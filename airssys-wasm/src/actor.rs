@@ -15,6 +15,7 @@ use crate::bindings::Component as Guest;
 use crate::bindings::airssys::component::types::{self, HealthStatus};
 use crate::host::HostState;
 use crate::observer::ComponentEvent;
+use crate::route::Route;
 use crate::{ComponentId, ComponentLimits, ComponentTemplate};
 
 /// A message for a component.
@@ -120,6 +121,20 @@ pub(crate) struct Shared {
     pub(crate) subscriptions: Vec<String>,
     /// Fuel per call: the component's limit, else the engine default, else unmetered.
     pub(crate) fuel: Option<u64>,
+    /// The cluster broker, when the component runs in a cluster.
+    #[cfg(feature = "cluster")]
+    pub(crate) cluster: Option<airssys_rt::NatsBroker<ComponentMessage>>,
+}
+
+impl Shared {
+    /// Where this component's host calls go.
+    fn route(&self, system: &airssys_rt::ActorSystem) -> Route {
+        #[cfg(feature = "cluster")]
+        if let Some(broker) = &self.cluster {
+            return Route::Cluster(broker.clone());
+        }
+        Route::Local(system.clone())
+    }
 }
 
 impl Shared {
@@ -162,6 +177,8 @@ pub struct ComponentSpec {
     audit: Option<AuditLog>,
     mailbox: Option<MailboxConfig>,
     subscriptions: Vec<String>,
+    #[cfg(feature = "cluster")]
+    cluster: Option<airssys_rt::NatsBroker<ComponentMessage>>,
 }
 
 impl fmt::Debug for ComponentSpec {
@@ -187,7 +204,20 @@ impl ComponentSpec {
             audit: None,
             mailbox: None,
             subscriptions: Vec::new(),
+            #[cfg(feature = "cluster")]
+            cluster: None,
         }
+    }
+
+    /// Runs the component on a cluster broker (feature `cluster`): its `send`, `request` and
+    /// `publish` reach components on every node (local names first), its subscriptions are
+    /// cluster-wide, and, supervised through [`child_spec`](Self::child_spec), it runs on
+    /// that broker. Make its id reachable from the other nodes with
+    /// [`NatsBroker::register`](airssys_rt::NatsBroker::register) once it has started.
+    #[cfg(feature = "cluster")]
+    pub fn cluster(mut self, broker: airssys_rt::NatsBroker<ComponentMessage>) -> Self {
+        self.cluster = Some(broker);
+        self
     }
 
     /// Grants these capabilities (immutable for the life of the component).
@@ -254,6 +284,8 @@ impl ComponentSpec {
                 audit: self.audit,
                 subscriptions: self.subscriptions,
                 fuel,
+                #[cfg(feature = "cluster")]
+                cluster: self.cluster,
             }),
             self.mailbox,
         )
@@ -263,6 +295,15 @@ impl ComponentSpec {
     pub fn child_spec(self) -> ChildSpec {
         let id = self.id.clone();
         let (shared, mailbox) = self.into_shared();
+        #[cfg(feature = "cluster")]
+        if let Some(broker) = shared.cluster.clone() {
+            let factory = move || ComponentActor::new(Arc::clone(&shared));
+            let mut child = ActorChild::with_broker(Arc::clone(id.as_arc()), factory, broker);
+            if let Some(m) = mailbox {
+                child = child.mailbox(m);
+            }
+            return ChildSpec::new(Arc::clone(id.as_arc()), child);
+        }
         let factory = move || ComponentActor::new(Arc::clone(&shared));
         let mut child = ActorChild::new(Arc::clone(id.as_arc()), factory);
         if let Some(m) = mailbox {
@@ -345,7 +386,7 @@ async fn instantiate(
         shared.id.clone(),
         shared.caps.clone(),
         shared.audit.clone(),
-        system.clone(),
+        shared.route(system),
         &shared.limits,
         engine.inner.observer.clone(),
     );

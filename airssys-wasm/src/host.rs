@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use airssys_rt::{ActorSystem, MessageBroker, SendError};
+use airssys_rt::SendError;
 use airssys_wasm_security::{AuditLog, CapabilitySet, Decision, FileAccess, Operation};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasmtime::component::ResourceTable;
@@ -16,6 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::airssys::component::host::{self, HostError, LogLevel};
 use crate::bindings::airssys::component::types;
 use crate::observer::{ComponentEvent, FailureKind, ObserverSlot};
+use crate::route::Route;
 use crate::{ComponentError, ComponentId, ComponentLimits, ComponentMessage};
 
 /// Largest file a component may read in one call, and largest network answer.
@@ -27,7 +28,7 @@ pub(crate) struct HostState {
     pub(crate) id: ComponentId,
     caps: CapabilitySet,
     audit: Option<AuditLog>,
-    system: ActorSystem,
+    route: Route,
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: Limiter,
@@ -85,7 +86,7 @@ impl HostState {
         id: ComponentId,
         caps: CapabilitySet,
         audit: Option<AuditLog>,
-        system: ActorSystem,
+        route: Route,
         limits: &ComponentLimits,
         observer: ObserverSlot,
     ) -> Self {
@@ -100,7 +101,7 @@ impl HostState {
             id,
             caps,
             audit,
-            system,
+            route,
             // Deny-by-default WASI: no preopens, no sockets, no env, stdio discarded.
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
@@ -240,7 +241,7 @@ impl host::Host for HostState {
         if let Err(e) = self.permit(self.caps.check_send(&target), Operation::Send, &target) {
             return Ok(Err(e));
         }
-        let Some(actor) = self.system.lookup::<ComponentMessage>(&target) else {
+        let Some(actor) = self.route.lookup(&target).await else {
             return Ok(Err(HostError::NotFound(target)));
         };
         let msg = ComponentMessage::deliver(self.id.as_str(), payload);
@@ -261,12 +262,9 @@ impl host::Host for HostState {
         ) {
             return Ok(Err(e));
         }
-        let Some(actor) = self.system.lookup::<ComponentMessage>(&target) else {
-            return Ok(Err(HostError::NotFound(target)));
-        };
         let msg = ComponentMessage::deliver(self.id.as_str(), payload);
         let timeout = Duration::from_millis(u64::from(timeout_ms));
-        Ok(match actor.ask(msg, timeout).await {
+        Ok(match self.route.request(&target, msg, timeout).await {
             Ok(Ok(reply)) => Ok(reply.unwrap_or_default()),
             Ok(Err(e)) => Err(HostError::Failed(e.to_string())),
             Err(airssys_rt::AskError::Timeout) => Err(HostError::Timeout),
@@ -284,8 +282,7 @@ impl host::Host for HostState {
             return Ok(Err(e));
         }
         let msg = ComponentMessage::published(self.id.as_str(), &topic, payload);
-        let broker = self.system.broker::<ComponentMessage>();
-        Ok(match broker.publish(&topic, msg).await {
+        Ok(match self.route.publish(&topic, msg).await {
             Ok(report) => Ok(u32::try_from(report.delivered).unwrap_or(u32::MAX)),
             Err(e) => Err(HostError::Invalid(e.to_string())),
         })

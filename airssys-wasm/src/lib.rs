@@ -6,6 +6,8 @@ mod actor;
 #[allow(unsafe_code)]
 mod bindings;
 mod cache;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod config;
 mod engine;
 mod host;
@@ -13,6 +15,7 @@ mod id;
 mod loader;
 mod observer;
 mod registry;
+mod route;
 
 pub use actor::{
     ComponentActor, ComponentError, ComponentMessage, ComponentSpec, Envelope, upgrade,

@@ -33,6 +33,8 @@ pub(crate) struct RawHost {
     #[serde(default = "default_max_instances")]
     pub(crate) max_instances: u32,
     pub(crate) cache_dir: Option<String>,
+    pub(crate) cluster: Option<String>,
+    pub(crate) node_id: Option<String>,
 }
 
 impl Default for RawHost {
@@ -45,6 +47,8 @@ impl Default for RawHost {
             drain_timeout: default_drain(),
             max_instances: default_max_instances(),
             cache_dir: None,
+            cluster: None,
+            node_id: None,
         }
     }
 }

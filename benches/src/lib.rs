@@ -19,6 +19,8 @@
 //! The runtime of every bench is [`runtime`]: tokio multi-thread with 2 worker threads; the
 //! sender runs inside `Runtime::block_on` on the bench thread.
 
+pub mod floor;
+
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::Command;

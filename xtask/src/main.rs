@@ -9,8 +9,10 @@
 mod bench_report;
 mod ci;
 mod demo;
+mod docs_check;
 mod guests;
 mod layer_check;
+mod loadtest;
 mod test;
 mod util;
 
@@ -31,6 +33,9 @@ commands:
                                   (release build; ARGS go to `airssys run`)
   bench-report [--quick] [--out FILE]
                                   run the criterion benches and print one markdown table
+  loadtest [--duration S] [--connections N] [--out FILE]
+                                  wrk against ingress -> echo, beside a plain axum floor
+  docs-check                      every Markdown link resolves; included code blocks match their files
   ci                              run the same steps as .ci/run, in the same order
   help                            print this text";
 
@@ -58,6 +63,8 @@ pub(crate) fn dispatch<S: AsRef<str>>(args: &[S]) -> Result<()> {
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "bench-report" => bench_report::run(rest),
+        "loadtest" => loadtest::run(rest),
+        "docs-check" => docs_check::run(rest),
         "ci" => ci::run(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

@@ -9,4 +9,5 @@ mod integration {
     mod ingress;
     mod lifecycle;
     mod support;
+    mod tutorial;
 }

@@ -6,6 +6,7 @@ mod integration {
     mod admin;
     mod check;
     mod cluster;
+    mod docs;
     mod ingress;
     mod lifecycle;
     mod support;

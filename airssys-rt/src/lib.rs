@@ -17,6 +17,11 @@ mod supervisor;
 mod system;
 mod time;
 
+/// The cluster guide (`docs/guides/cluster.md`): its Rust examples are compiled as doc tests.
+#[cfg(all(doctest, feature = "nats"))]
+#[doc = include_str!("../../docs/guides/cluster.md")]
+mod cluster_guide {}
+
 pub use actor::{Actor, ErrorAction};
 pub use actor_ref::ActorRef;
 #[cfg(feature = "nats")]

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "\
+pub(crate) const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
@@ -35,7 +35,8 @@ commands:
                                   run the criterion benches and print one markdown table
   loadtest [--duration S] [--connections N] [--out FILE]
                                   wrk against ingress -> echo, beside a plain axum floor
-  docs-check                      every Markdown link resolves; included code blocks match their files
+  docs-check                      every Markdown link resolves, included code blocks match their
+                                  files, every code block is of a checked kind
   ci                              run the same steps as .ci/run, in the same order
   help                            print this text";
 

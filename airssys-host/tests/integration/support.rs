@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
@@ -86,11 +86,27 @@ pub(crate) struct HostProcess {
 impl HostProcess {
     /// Starts `airssys run manifest --listen 127.0.0.1:0` and waits for its address.
     pub(crate) fn start(manifest: &Path) -> Self {
+        Self::start_with(manifest, &[])
+    }
+
+    /// As [`start`](Self::start), with more `airssys run` flags (a `--listen` among them is
+    /// replaced by the free port).
+    pub(crate) fn start_with(manifest: &Path, flags: &[String]) -> Self {
+        let mut extra = Vec::new();
+        let mut it = flags.iter();
+        while let Some(f) = it.next() {
+            if f == "--listen" {
+                it.next();
+            } else if !f.starts_with("--listen=") {
+                extra.push(f.clone());
+            }
+        }
         let state_dir = tempfile::tempdir().unwrap();
         let mut child = airssys()
             .arg("run")
             .arg(manifest)
             .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(&extra)
             .env("AIRSSYS_GUEST_DIR", guest_dir())
             .env("AIRSSYS_STATE_DIR", state_dir.path())
             .env("AIRSSYS_ADMIN_TOKEN", ADMIN_TOKEN)

@@ -1,27 +1,14 @@
-//! The tutorial (docs/tutorials/first-component.md), step by step, with the outputs it shows.
+//! The tutorial (docs/tutorials/first-component.md) beyond its code blocks, which `docs.rs`
+//! runs verbatim: the claims of its prose (the restart count starts again, four crashes in ten
+//! seconds make the supervisor give up, `/health` turns 503 and requests get 404).
 
 use std::path::Path;
 use std::time::Duration;
 
-use super::support::{HostProcess, airssys, client, eventually, guest_dir, post, sample, scrape};
+use super::support::{HostProcess, client, eventually, post, sample, scrape};
 
 fn tutorial_manifest() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/host/tutorial.toml")
-}
-
-#[test]
-fn tutorial_check_step_prints_what_the_tutorial_shows() {
-    let out = airssys()
-        .arg("check")
-        .arg(tutorial_manifest())
-        .env("AIRSSYS_GUEST_DIR", guest_dir())
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("ok, 1 component(s) implement airssys:component")
-    );
 }
 
 #[tokio::test]

@@ -1,14 +1,15 @@
 //! [`Host`]: a running manifest — the engine, the actor system, the supervisors and the
 //! components under them, the metrics and the audit log.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use airssys_rt::{
     ActorRef, ActorSystem, ChildStatus, ClusterConfig, MessageBroker, NatsBroker, NatsCluster,
-    PublishError, PublishReport, RestartPolicy, ShutdownOptions, ShutdownReport, StopReason,
-    SupervisorNode, SupervisorRef,
+    PublishError, PublishReport, RestartPolicy, RuntimeEvent, RuntimeObserver, ShutdownOptions,
+    ShutdownReport, StopReason, SupervisorNode, SupervisorRef,
 };
 use airssys_wasm::{
     ComponentEvent, ComponentId, ComponentMessage, ComponentObserver, ComponentRegistry,
@@ -139,6 +140,39 @@ impl ComponentObserver for MetricsBridge {
     }
 }
 
+/// The runtime's events into the metrics, and a count of restarts per component that outlives
+/// its supervisor (the supervisor's own count is gone once it gave up).
+#[derive(Clone, Default)]
+struct RuntimeBridge {
+    metrics: Metrics,
+    /// (supervisor, component) → restarts so far.
+    restarts: Arc<Mutex<HashMap<(String, String), u32>>>,
+}
+
+impl RuntimeBridge {
+    fn restarts(&self, supervisor: &str, component: &str) -> u32 {
+        self.restarts.lock().map_or(0, |m| {
+            m.get(&(supervisor.to_owned(), component.to_owned()))
+                .copied()
+                .unwrap_or(0)
+        })
+    }
+}
+
+impl RuntimeObserver for RuntimeBridge {
+    fn on_event(&self, event: &RuntimeEvent<'_>) {
+        if let RuntimeEvent::ChildRestarted {
+            supervisor, child, ..
+        } = event
+            && let Ok(mut m) = self.restarts.lock()
+        {
+            *m.entry(((*supervisor).to_owned(), (*child).to_owned()))
+                .or_default() += 1;
+        }
+        self.metrics.on_event(event);
+    }
+}
+
 struct RunningSupervisor {
     config: SupervisorConfig,
     sup: SupervisorRef,
@@ -152,6 +186,7 @@ struct Inner {
     engine: WasmEngine,
     registry: ComponentRegistry,
     metrics: Metrics,
+    runtime_events: RuntimeBridge,
     supervisors: Vec<RunningSupervisor>,
     audit: AuditLog,
     cluster: Option<NatsCluster>,
@@ -208,8 +243,12 @@ impl Host {
         mut progress: impl FnMut(Progress<'_>) + Send,
     ) -> Result<Self, StartError> {
         let metrics = Metrics::new();
+        let runtime_events = RuntimeBridge {
+            metrics: metrics.clone(),
+            restarts: Arc::default(),
+        };
         let system = ActorSystem::builder()
-            .observer(Arc::new(metrics.clone()))
+            .observer(Arc::new(runtime_events.clone()))
             .build();
         let mut config = EngineConfig::default().with_max_instances(manifest.host.max_instances);
         if let Some(dir) = &manifest.host.cache_dir {
@@ -339,6 +378,7 @@ impl Host {
                 engine,
                 registry,
                 metrics,
+                runtime_events,
                 supervisors,
                 audit,
                 cluster,
@@ -432,7 +472,10 @@ impl Host {
                     id: id.clone(),
                     supervisor: s.config.name.clone(),
                     state,
-                    restarts: child.map_or(0, |c| c.restarts),
+                    restarts: child.map_or_else(
+                        || self.inner.runtime_events.restarts(&s.config.name, id),
+                        |c| c.restarts,
+                    ),
                     last_exit: detail,
                     digest: meta.as_ref().map(|m| m.digest.clone()).unwrap_or_default(),
                     upgrades: meta.map_or(0, |m| m.upgrades),

@@ -29,6 +29,15 @@ async fn health_turns_503_naming_the_component_whose_restart_intensity_is_exhaus
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "unhealthy");
     assert_eq!(body["failed"], serde_json::json!(["flaky"]), "{body}");
+    // Its restarts stay counted after its supervisor is gone: 5 allowed, the 6th failure gave up.
+    let flaky = body["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "flaky")
+        .unwrap();
+    assert_eq!(flaky["restarts"], 5, "{body}");
+    assert_eq!(flaky["state"], "failed", "{body}");
     // The others keep serving.
     assert_eq!(
         post(&c, host.url("/components/echo"), "still here").await,

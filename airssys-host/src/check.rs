@@ -52,7 +52,13 @@ pub fn check_manifest(path: &Path) -> CheckReport {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let (manifest, mut problems) = Manifest::parse_lenient(&text, &base, path);
     if !manifest.components.is_empty() {
-        match WasmEngine::new(EngineConfig::default().with_max_instances(1)) {
+        // The engine `run` would build, so a `cache_dir` shared with `run` is used (and
+        // filled) by `check` too: the cache key includes the engine's configuration.
+        let mut config = EngineConfig::default().with_max_instances(manifest.host.max_instances);
+        if let Some(dir) = &manifest.host.cache_dir {
+            config = config.with_cache_dir(dir);
+        }
+        match WasmEngine::new(config) {
             Ok(engine) => {
                 for c in &manifest.components {
                     match engine.load_file(&c.wasm) {

@@ -24,6 +24,43 @@ fn check_passes_the_demo_manifest() {
 }
 
 #[test]
+fn check_fills_and_reuses_the_manifests_cache_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let manifest = dir.path().join("cached.toml");
+    let text = format!(
+        "[host]\ncache_dir = \"{}\"\n\n[[component]]\nid = \"echo\"\nwasm = \"{}\"\n",
+        cache.display(),
+        guest("echo").display()
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let (code, out) = check(&manifest);
+    assert_eq!(code, Some(0), "{out}");
+    let cached = || -> Vec<_> {
+        std::fs::read_dir(&cache)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| (e.path(), e.metadata().and_then(|m| m.modified()).ok()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let first = cached();
+    assert_eq!(
+        first.len(),
+        1,
+        "one compiled component in {cache:?}: {first:?}"
+    );
+    let (code, out) = check(&manifest);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        cached(),
+        first,
+        "the second check reads the cached file, unchanged"
+    );
+}
+
+#[test]
 fn check_reports_every_problem_with_its_component_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("broken.toml");

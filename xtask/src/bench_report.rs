@@ -3,6 +3,7 @@
 //! side by side), with the date, the machine, the compiler and the command to repeat it.
 
 mod table;
+mod targets;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,9 +58,11 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let report = format!(
-        "{}\n{}",
+        "{}\n{}\n## Targets (SPEC §7)\n\nJudged from the table above, by `cargo xtask bench-report` \
+         itself.\n\n{}\n{READING}",
         header(&repeat, &util::display(&util::cargo(&bench_args))),
-        table::render(&rows)
+        table::render(&rows),
+        targets::render(&rows)
     );
     print!("{report}");
     if let Some(path) = out {
@@ -68,6 +71,17 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     }
     Ok(())
 }
+
+/// How to read the report (no figures: every number on the page comes from the run).
+const READING: &str = "\
+## Reading these numbers
+
+Only ratios within one run mean anything: on a small VM, cross-thread wake-ups vary several-fold
+between runs, and every contestant of a group runs in the same process, one after another, under
+the same conditions. Each bench's module doc (`benches/benches/*.rs`) says exactly what is timed
+for each contestant. Memory rows come from a counting allocator and repeat exactly. Run the
+command two or three times before drawing conclusions.
+";
 
 /// The `cargo bench` arguments: short runs by default, shorter still with `--quick`.
 ///

@@ -16,6 +16,15 @@ pub(crate) const DEMO_MANIFEST: &str = "examples/host/demo.toml";
 
 /// Entry point: `cargo xtask demo [ARGS...]`.
 pub(crate) fn run(args: &[&str]) -> Result<()> {
+    if args.iter().any(|a| *a == "--help" || *a == "-h") {
+        println!(
+            "usage: cargo xtask demo [ARGS...]\n\n\
+             Builds the guest components and the airssys binary (release; the first build \
+             compiles wasmtime and takes minutes), then runs `airssys run {DEMO_MANIFEST} \
+             ARGS...` until Ctrl-C.\nExample: cargo xtask demo --listen 127.0.0.1:9000"
+        );
+        return Ok(());
+    }
     test::ensure_wasm_target()?;
     guests::build().context("building the guest components for the demo")?;
     let dir = guests::component_dir()?;
@@ -24,7 +33,6 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     let mut cmd = util::cargo(&[
         "run",
         "--release",
-        "--quiet",
         "-p",
         "airssys-host",
         "--bin",

@@ -21,11 +21,34 @@ pub(crate) fn cargo_bin() -> OsString {
 }
 
 /// A `cargo` command with the given arguments, run from the workspace root.
+///
+/// Without the variables cargo set for running xtask itself (`CARGO_PKG_NAME=xtask`, ...):
+/// build scripts such as ring's declare `rerun-if-env-changed` on them, so inheriting them
+/// would make every build through xtask differ from the same `cargo` command typed by hand,
+/// and each would rebuild what the other built.
 pub(crate) fn cargo(args: &[&str]) -> Command {
     let mut cmd = Command::new(cargo_bin());
     cmd.args(args).current_dir(workspace_root());
+    for (key, _) in std::env::vars_os() {
+        if key
+            .to_str()
+            .is_some_and(|k| k.starts_with("CARGO_PKG_") || RUN_ONLY_VARS.contains(&k))
+        {
+            cmd.env_remove(key);
+        }
+    }
     cmd
 }
+
+/// The variables (besides `CARGO_PKG_*`) that `cargo run` sets for the program it runs.
+const RUN_ONLY_VARS: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_MANIFEST_LINKS",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+];
 
 /// `arg` as a shell would need it: single-quoted when it holds anything but plain characters.
 fn shell_quote(arg: &str) -> String {

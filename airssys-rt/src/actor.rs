@@ -96,7 +96,13 @@ pub trait Actor: Send + Sized + 'static {
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Runs before the first message (and after every restart, on the fresh instance). An error
-    /// fails the spawn (or the restart).
+    /// (or a panic) fails the spawn (or the restart).
+    ///
+    /// It runs in the future of whoever starts the actor ([`ActorSystem::spawn`] or the
+    /// supervisor's start of the child), which waits for it anyway; the actor's own task is
+    /// spawned afterwards and handles the messages, including any sent during `pre_start`.
+    ///
+    /// [`ActorSystem::spawn`]: crate::ActorSystem::spawn
     fn pre_start<B: MessageBroker<Self::Message>>(
         &mut self,
         ctx: &mut ActorContext<Self::Message, B>,

@@ -1,4 +1,5 @@
-//! The loop that runs one actor instance: pre_start, messages and signals, post_stop.
+//! Running one actor instance: `pre_start` (in the starter's future), then the task's loop of
+//! messages and signals, then `post_stop`.
 
 use std::any::Any;
 use std::future::poll_fn;
@@ -7,7 +8,6 @@ use std::task::Poll;
 use std::time::Instant;
 
 use futures_util::FutureExt;
-use tokio::sync::oneshot;
 use tracing::Instrument;
 
 use crate::dead_letter::DeadLetterReason;
@@ -16,13 +16,6 @@ use crate::observer::{HandleOutcome, ObserverSlot, RuntimeEvent};
 use crate::signal::{DRAIN, HEALTH, STOP, SignalLane};
 use crate::supervisor::{ChildHealth, StopReason};
 use crate::{Actor, ActorContext, ErrorAction, MessageBroker};
-
-/// How a run ended.
-pub(crate) struct RunOutcome {
-    pub(crate) reason: StopReason,
-    /// `false` when `pre_start` failed (the starter was told; nobody else needs to be).
-    pub(crate) started: bool,
-}
 
 enum Next<E> {
     Signal(u8),
@@ -40,35 +33,33 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Runs `actor` on `rx` until it stops. The receiver is left in place for a restart.
+/// Runs `pre_start` on a fresh instance, catching a panic; `Err` with why it failed.
+///
+/// It runs in the future of whoever starts the actor (`spawn`, a supervisor's `start`), before the
+/// actor's task exists: the starter waits for it anyway, and running it here saves a task hop
+/// and a cross-task wake-up per (re)start. Messages sent meanwhile queue in the mailbox.
+pub(crate) async fn pre_start<A: Actor, B: MessageBroker<A::Message>>(
+    actor: &mut A,
+    ctx: &mut ActorContext<A::Message, B>,
+) -> Result<(), StopReason> {
+    // Boxed: a cold path, kept out of the starter's future.
+    match Box::pin(AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(StopReason::Failed(e.to_string())),
+        Err(p) => Err(StopReason::Panicked(panic_message(p.as_ref()))),
+    }
+}
+
+/// Runs a started `actor` (its `pre_start` done) on `rx` until it stops, then `post_stop`.
+/// The receiver is left in place for a restart.
 pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
     actor: &mut A,
     rx: &mut MailboxReceiver<A::Message>,
     ctx: &mut ActorContext<A::Message, B>,
     lane: &SignalLane,
-    started: Option<oneshot::Sender<Result<(), String>>>,
-) -> RunOutcome {
-    // Cold paths (pre_start, health, drain, post_stop) are boxed: they run rarely, and an idle
-    // actor's task then holds only the hot path (poll the lane and mailbox, handle one).
-    let pre = Box::pin(AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind()).await;
-    let failure = match pre {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(StopReason::Failed(e.to_string())),
-        Err(p) => Some(StopReason::Panicked(panic_message(p.as_ref()))),
-    };
-    if let Some(reason) = failure {
-        if let Some(s) = started {
-            let _ = s.send(Err(reason.to_string()));
-        }
-        return RunOutcome {
-            reason,
-            started: false,
-        };
-    }
-    if let Some(s) = started {
-        let _ = s.send(Ok(()));
-    }
-
+) -> StopReason {
+    // Cold paths (health, drain, post_stop) are boxed: they run rarely, and an idle actor's task
+    // then holds only the hot path (poll the lane and mailbox, handle one).
     let observer = ctx.system().inner.observer.clone();
     let reason = loop {
         let next = poll_fn(|cx| {
@@ -119,10 +110,7 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
         }
     };
     let _ = Box::pin(AssertUnwindSafe(actor.post_stop(ctx, &reason)).catch_unwind()).await;
-    RunOutcome {
-        reason,
-        started: true,
-    }
+    reason
 }
 
 /// Handles what is queued until the mailbox is empty or the drain deadline passes.

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use shutdown::{ShutdownOptions, ShutdownReport};
@@ -18,7 +17,7 @@ use crate::dead_letter::DeadLetters;
 use crate::mailbox::{self, MailboxReceiver};
 use crate::observer::{ObserverSlot, RuntimeEvent};
 use crate::registry::Registry;
-use crate::runner::run_actor;
+use crate::runner::{self, run_actor};
 use crate::signal::SignalLane;
 use crate::supervisor::{StopReason, SupervisorHandle};
 use crate::{
@@ -108,6 +107,24 @@ impl fmt::Debug for ActorSystem {
 impl Default for ActorSystem {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Unregisters the name of an actor whose spawn was cancelled during `pre_start`.
+struct Unstarted<'a> {
+    system: &'a ActorSystem,
+    name: Option<&'a str>,
+    id: ActorId,
+    armed: bool,
+}
+
+impl Drop for Unstarted<'_> {
+    fn drop(&mut self) {
+        if self.armed
+            && let Some(name) = self.name
+        {
+            self.system.unregister(name, self.id);
+        }
     }
 }
 
@@ -231,9 +248,18 @@ impl ActorSystem {
     /// Spawns an actor and waits until its `pre_start` has run. A message sent right after this
     /// returns is delivered.
     ///
+    /// `pre_start` runs in this future (on the caller's task), then the actor's task is spawned
+    /// to handle messages; messages sent to the actor meanwhile (also from `pre_start`) queue in
+    /// its mailbox.
+    ///
     /// # Errors
     ///
     /// [`SpawnError::PreStartFailed`], [`SpawnError::ShuttingDown`], [`SpawnError::NoRuntime`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancelling before this returns drops the actor during (or before) its `pre_start`: it
+    /// never runs, its name is released and anything already sent to it is dead-lettered.
     pub async fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A::Message>, SpawnError> {
         self.spawn_with(actor, SpawnOptions::new()).await
     }
@@ -281,46 +307,59 @@ impl ActorSystem {
             return Err(SpawnError::ShuttingDown);
         }
         let handle = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
-        let (actor_ref, rx) = self.new_mailbox::<A::Message>(options.name, options.mailbox)?;
+        let (actor_ref, mut rx) = self.new_mailbox::<A::Message>(options.name, options.mailbox)?;
+        // Releases the name if this future is dropped before the actor's task exists.
+        let mut unstarted = Unstarted {
+            system: self,
+            name: actor_ref.name(),
+            id: actor_ref.id(),
+            armed: true,
+        };
+        let mut actor = actor;
+        let mut ctx = ActorContext::new(actor_ref.clone(), broker, self.clone());
+        if let Err(reason) = runner::pre_start(&mut actor, &mut ctx).await {
+            unstarted.armed = false;
+            drop(unstarted);
+            self.finish_actor(&actor_ref, rx, &reason, false);
+            return Err(SpawnError::PreStartFailed(reason.to_string()));
+        }
+        unstarted.armed = false;
+        drop(unstarted);
         let id = actor_ref.id();
         let name = actor_ref.name().map(Arc::<str>::from);
         let lane = Arc::clone(actor_ref.lane());
-        let (started_tx, started_rx) = oneshot::channel();
-        let system = self.clone();
-        let task_ref = actor_ref.clone();
         let join = handle.spawn(async move {
             let mut actor = actor;
-            let mut rx = rx;
-            let lane = Arc::clone(task_ref.lane());
-            let mut ctx = ActorContext::new(task_ref, broker, system);
-            let outcome = run_actor(&mut actor, &mut rx, &mut ctx, &lane, Some(started_tx)).await;
+            let mut ctx = ctx;
+            let lane = Arc::clone(ctx.myself().lane());
+            let reason = run_actor(&mut actor, &mut rx, &mut ctx, &lane).await;
             let system = ctx.system().clone();
-            system.finish_actor(ctx.myself(), rx, &outcome.reason, outcome.started);
+            system.finish_actor(ctx.myself(), rx, &reason, true);
         });
         let finished = join.is_finished();
-        self.inner
-            .top
-            .insert(id, TopLevel::Actor { name, lane, join });
+        self.inner.top.insert(
+            id,
+            TopLevel::Actor {
+                name,
+                lane: Arc::clone(&lane),
+                join,
+            },
+        );
         if finished {
             self.inner.top.remove(&id);
+        } else if self.is_shutting_down() {
+            // The shutdown began while pre_start ran and may not have seen this actor.
+            lane.request_stop();
         }
-        match started_rx.await {
-            Ok(Ok(())) => {
-                if let (Some(obs), Some(t0)) = (self.inner.observer.get(), t0) {
-                    obs.on_event(&RuntimeEvent::ActorSpawned {
-                        id,
-                        name: actor_ref.name(),
-                        actor_type: std::any::type_name::<A>(),
-                        duration: t0.elapsed(),
-                    });
-                }
-                Ok(actor_ref)
-            }
-            Ok(Err(reason)) => Err(SpawnError::PreStartFailed(reason)),
-            Err(_) => Err(SpawnError::PreStartFailed(
-                "the actor task ended before pre_start finished".to_owned(),
-            )),
+        if let (Some(obs), Some(t0)) = (self.inner.observer.get(), t0) {
+            obs.on_event(&RuntimeEvent::ActorSpawned {
+                id,
+                name: actor_ref.name(),
+                actor_type: std::any::type_name::<A>(),
+                duration: t0.elapsed(),
+            });
         }
+        Ok(actor_ref)
     }
 
     /// Starts a supervision tree: the children start in order; an error stops the ones already

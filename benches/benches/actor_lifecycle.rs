@@ -1,8 +1,11 @@
 //! Actor lifecycle: spawn until started, and supervised restart after a handler panic.
 //!
 //! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`). The spawner /
-//! sender runs inside `Runtime::block_on` on the bench thread (criterion's `to_async`); the
-//! actors run on the 2 workers.
+//! sender runs as a task on that runtime (`airssys_benches::on_worker`: each sample's timed loop
+//! is spawned on the workers, the bench thread only waits for it), the way an actor spawns or
+//! talks to actors; every contestant runs through that same helper. (Until 2026-12 it ran in
+//! `Runtime::block_on` on criterion's thread and paid an OS cross-thread wake-up per started
+//! signal or reply, whose cost varied 4× between runs on the 2-vCPU VM.)
 //!
 //! `spawn` — time per spawn, awaited until the actor has started (a message sent afterwards is
 //! handled). The spawned actors are kept alive until the end of the sample and stopped (and
@@ -34,12 +37,13 @@
 )]
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use airssys_benches::{
-    ASK_TIMEOUT, Counter, MAILBOX_CAPACITY, airssys_stop, floor_stop, kameo_stop, ractor_stop,
-    runtime, spawn_floor, spawn_kameo, spawn_ractor,
+    ASK_TIMEOUT, Counter, MAILBOX_CAPACITY, airssys_stop, floor_stop, kameo_stop, on_worker,
+    ractor_stop, runtime, spawn_floor, spawn_kameo, spawn_ractor,
 };
 use airssys_rt::{
     Actor, ActorContext, ActorSystem, Backoff, ChildSpec, Message, MessageBroker, RestartIntensity,
@@ -54,9 +58,9 @@ fn spawn(c: &mut Criterion, rt: &Runtime) {
 
     let system = ActorSystem::new();
     g.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let system = &system;
-            async move {
+        b.iter_custom(|iters| {
+            let system = system.clone();
+            on_worker(rt, async move {
                 let mut actors = Vec::with_capacity(iters as usize);
                 let start = Instant::now();
                 for _ in 0..iters {
@@ -65,46 +69,56 @@ fn spawn(c: &mut Criterion, rt: &Runtime) {
                 let elapsed = start.elapsed();
                 airssys_stop(&actors).await;
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
 
     g.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| async move {
-            let mut floors = Vec::with_capacity(iters as usize);
-            let start = Instant::now();
-            for _ in 0..iters {
-                floors.push(spawn_floor(MAILBOX_CAPACITY).await);
-            }
-            let elapsed = start.elapsed();
-            floor_stop(floors).await;
-            elapsed
+        b.iter_custom(|iters| {
+            on_worker(rt, async move {
+                let mut floors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    floors.push(spawn_floor(MAILBOX_CAPACITY).await);
+                }
+                let elapsed = start.elapsed();
+                floor_stop(floors).await;
+                elapsed
+            })
+            .unwrap()
         });
     });
 
     g.bench_function("ractor", |b| {
-        b.to_async(rt).iter_custom(|iters| async move {
-            let mut actors = Vec::with_capacity(iters as usize);
-            let start = Instant::now();
-            for _ in 0..iters {
-                actors.push(spawn_ractor().await.unwrap());
-            }
-            let elapsed = start.elapsed();
-            ractor_stop(actors).await;
-            elapsed
+        b.iter_custom(|iters| {
+            on_worker(rt, async move {
+                let mut actors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    actors.push(spawn_ractor().await.unwrap());
+                }
+                let elapsed = start.elapsed();
+                ractor_stop(actors).await;
+                elapsed
+            })
+            .unwrap()
         });
     });
 
     g.bench_function("kameo", |b| {
-        b.to_async(rt).iter_custom(|iters| async move {
-            let mut actors = Vec::with_capacity(iters as usize);
-            let start = Instant::now();
-            for _ in 0..iters {
-                actors.push(spawn_kameo().await);
-            }
-            let elapsed = start.elapsed();
-            kameo_stop(&actors).await;
-            elapsed
+        b.iter_custom(|iters| {
+            on_worker(rt, async move {
+                let mut actors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    actors.push(spawn_kameo().await);
+                }
+                let elapsed = start.elapsed();
+                kameo_stop(&actors).await;
+                elapsed
+            })
+            .unwrap()
         });
     });
     g.finish();
@@ -158,14 +172,14 @@ fn restart_after_panic(c: &mut Criterion, rt: &Runtime) {
         .build();
     let supervisor = rt.block_on(system.start_supervisor(tree)).unwrap();
     let actor = system.lookup::<CrashMsg>("crashy").unwrap();
-    let panics = AtomicU64::new(0);
+    let panics = Arc::new(AtomicU64::new(0));
 
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     g.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actor, panics) = (&actor, &panics);
-            async move {
+        b.iter_custom(|iters| {
+            let (actor, panics) = (actor.clone(), panics.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     actor.tell(CrashMsg::Crash).await.unwrap();
@@ -176,7 +190,8 @@ fn restart_after_panic(c: &mut Criterion, rt: &Runtime) {
                 let elapsed = start.elapsed();
                 panics.fetch_add(iters, Ordering::Relaxed);
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     std::panic::set_hook(previous_hook);

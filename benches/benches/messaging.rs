@@ -1,10 +1,15 @@
 //! Messaging: tell (1 → 1 and round robin over 100), ask round trip, publish to 100 subscribers.
 //!
 //! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`). The sender
-//! runs inside `Runtime::block_on` on the bench thread (criterion's `to_async`); the actors run
-//! on the 2 workers. Every time is end to end and reported per message (per publish for
-//! `publish_100`): a sample sends `iters` messages, then one synchronising get per receiver whose
-//! reply proves (per-sender FIFO) that every earlier message was handled, and checks the counts.
+//! runs as a task on that runtime (`airssys_benches::on_worker`: each sample's timed loop is
+//! spawned on the workers and the bench thread only waits for it), beside the actors, the way
+//! actors talk to actors; every contestant of every group runs through that same helper. (Until
+//! 2026-12 the sender ran in `Runtime::block_on` on criterion's thread, so every reply paid an OS
+//! cross-thread wake-up whose cost varied 4× between runs on the 2-vCPU VM.)
+//!
+//! Every time is end to end and reported per message (per publish for `publish_100`): a sample
+//! sends `iters` messages, then one synchronising get per receiver whose reply proves (per-sender
+//! FIFO) that every earlier message was handled, and checks the counts.
 //!
 //! Contestants (criterion function ids): `airssys`, `floor` (a tokio task draining a bounded
 //! `mpsc` channel, replies over `oneshot`; sends are `try_send` with `send().await` only when the
@@ -29,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use airssys_benches::{
     ASK_TIMEOUT, Counter, FloorMsg, KGet, KTick, MAILBOX_CAPACITY, Msg, RactorMsg, airssys_stop,
-    airssys_sync, floor_get, floor_send, floor_stop, floor_sync, kameo_stop, kameo_sync,
+    airssys_sync, floor_get, floor_send, floor_stop, floor_sync, kameo_stop, kameo_sync, on_worker,
     ractor_get, ractor_stop, ractor_sync, runtime, spawn_floor, spawn_kameo, spawn_ractor,
 };
 use airssys_rt::{ActorSystem, MessageBroker};
@@ -51,77 +56,81 @@ fn tell_1to1(c: &mut Criterion, rt: &Runtime) {
 
     let system = ActorSystem::new();
     let actor = rt.block_on(system.spawn(Counter::default())).unwrap();
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actor, expected) = (&actor, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (actor, expected) = (actor.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     actor.tell(Msg::Tick(i)).await.unwrap();
                 }
                 let handled = actor.ask(Msg::Get, ASK_TIMEOUT).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(airssys_stop(&[actor]));
 
     let (tx, join) = rt.block_on(spawn_floor(MAILBOX_CAPACITY));
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (tx, expected) = (&tx, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (tx, expected) = (tx.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
-                    floor_send(tx, FloorMsg::Tick(i)).await.unwrap();
+                    floor_send(&tx, FloorMsg::Tick(i)).await.unwrap();
                 }
-                let handled = floor_get(tx).await.unwrap();
+                let handled = floor_get(&tx).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(floor_stop(vec![(tx, join)]));
 
     let (actor, join) = rt.block_on(spawn_ractor()).unwrap();
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("ractor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actor, expected) = (&actor, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (actor, expected) = (actor.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     actor.cast(RactorMsg::Tick(i)).unwrap();
                 }
-                let handled = ractor_get(actor).await.unwrap();
+                let handled = ractor_get(&actor).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(ractor_stop(vec![(actor, join)]));
 
     let actor = rt.block_on(spawn_kameo());
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("kameo", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actor, expected) = (&actor, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (actor, expected) = (actor.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     actor.tell(KTick(i)).await.unwrap();
                 }
                 let handled = actor.ask(KGet).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(kameo_stop(&[actor]));
@@ -140,20 +149,21 @@ fn tell_round_robin(c: &mut Criterion, rt: &Runtime) {
         }
         v
     });
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actors, expected) = (&actors, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (actors, expected) = (actors.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     actors[i as usize % FAN].tell(Msg::Tick(i)).await.unwrap();
                 }
-                let handled = airssys_sync(actors).await.unwrap();
+                let handled = airssys_sync(&actors).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(airssys_stop(&actors));
@@ -166,22 +176,23 @@ fn tell_round_robin(c: &mut Criterion, rt: &Runtime) {
         v
     });
     let txs: Vec<_> = floors.iter().map(|(tx, _)| tx.clone()).collect();
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (txs, expected) = (&txs, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (txs, expected) = (txs.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     floor_send(&txs[i as usize % FAN], FloorMsg::Tick(i))
                         .await
                         .unwrap();
                 }
-                let handled = floor_sync(txs).await.unwrap();
+                let handled = floor_sync(&txs).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     drop(txs);
@@ -195,20 +206,21 @@ fn tell_round_robin(c: &mut Criterion, rt: &Runtime) {
         v
     });
     let refs: Vec<_> = ractors.iter().map(|(a, _)| a.clone()).collect();
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("ractor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (refs, expected) = (&refs, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (refs, expected) = (refs.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     refs[i as usize % FAN].cast(RactorMsg::Tick(i)).unwrap();
                 }
-                let handled = ractor_sync(refs).await.unwrap();
+                let handled = ractor_sync(&refs).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     drop(refs);
@@ -221,20 +233,21 @@ fn tell_round_robin(c: &mut Criterion, rt: &Runtime) {
         }
         v
     });
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("kameo", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (kameos, expected) = (&kameos, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (kameos, expected) = (kameos.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     kameos[i as usize % FAN].tell(KTick(i)).await.unwrap();
                 }
-                let handled = kameo_sync(kameos).await.unwrap();
+                let handled = kameo_sync(&kameos).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters));
+                assert_eq!(handled, expect_more(&expected, iters));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(kameo_stop(&kameos));
@@ -248,62 +261,66 @@ fn ask_roundtrip(c: &mut Criterion, rt: &Runtime) {
     let system = ActorSystem::new();
     let actor = rt.block_on(system.spawn(Counter::default())).unwrap();
     g.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let actor = &actor;
-            async move {
+        b.iter_custom(|iters| {
+            let actor = actor.clone();
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     std::hint::black_box(actor.ask(Msg::Get, ASK_TIMEOUT).await.unwrap());
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(airssys_stop(&[actor]));
 
     let (tx, join) = rt.block_on(spawn_floor(MAILBOX_CAPACITY));
     g.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let tx = &tx;
-            async move {
+        b.iter_custom(|iters| {
+            let tx = tx.clone();
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let (reply, rx) = oneshot::channel();
-                    floor_send(tx, FloorMsg::Get(reply)).await.unwrap();
+                    floor_send(&tx, FloorMsg::Get(reply)).await.unwrap();
                     std::hint::black_box(rx.await.unwrap());
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(floor_stop(vec![(tx, join)]));
 
     let (actor, join) = rt.block_on(spawn_ractor()).unwrap();
     g.bench_function("ractor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let actor = &actor;
-            async move {
+        b.iter_custom(|iters| {
+            let actor = actor.clone();
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    std::hint::black_box(ractor_get(actor).await.unwrap());
+                    std::hint::black_box(ractor_get(&actor).await.unwrap());
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(ractor_stop(vec![(actor, join)]));
 
     let actor = rt.block_on(spawn_kameo());
     g.bench_function("kameo", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let actor = &actor;
-            async move {
+        b.iter_custom(|iters| {
+            let actor = actor.clone();
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     std::hint::black_box(actor.ask(KGet).await.unwrap());
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(kameo_stop(&[actor]));
@@ -326,21 +343,22 @@ fn publish_100(c: &mut Criterion, rt: &Runtime) {
         v
     });
     assert_eq!(broker.subscriber_count(TOPIC), FAN);
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (broker, actors, expected) = (&broker, &actors, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (broker, actors, expected) = (broker.clone(), actors.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
                     let report = broker.publish(TOPIC, Msg::Tick(i)).await.unwrap();
                     std::hint::black_box(report);
                 }
-                let handled = airssys_sync(actors).await.unwrap();
+                let handled = airssys_sync(&actors).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters * FAN as u64));
+                assert_eq!(handled, expect_more(&expected, iters * FAN as u64));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(airssys_stop(&actors));
@@ -353,22 +371,23 @@ fn publish_100(c: &mut Criterion, rt: &Runtime) {
         v
     });
     let txs: Vec<_> = floors.iter().map(|(tx, _)| tx.clone()).collect();
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (txs, expected) = (&txs, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (txs, expected) = (txs.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
-                    for tx in txs {
+                    for tx in &txs {
                         floor_send(tx, FloorMsg::Tick(i)).await.unwrap();
                     }
                 }
-                let handled = floor_sync(txs).await.unwrap();
+                let handled = floor_sync(&txs).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters * FAN as u64));
+                assert_eq!(handled, expect_more(&expected, iters * FAN as u64));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     drop(txs);
@@ -385,22 +404,23 @@ fn publish_100(c: &mut Criterion, rt: &Runtime) {
     let group = TOPIC.to_owned();
     ractor::pg::join(group.clone(), refs.iter().map(|a| a.get_cell()).collect());
     assert_eq!(ractor::pg::get_members(&group).len(), FAN);
-    let expected = AtomicU64::new(0);
+    let expected = Arc::new(AtomicU64::new(0));
     g.bench_function("ractor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (refs, group, expected) = (&refs, &group, &expected);
-            async move {
+        b.iter_custom(|iters| {
+            let (refs, group, expected) = (refs.clone(), group.clone(), expected.clone());
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for i in 0..iters {
-                    for member in ractor::pg::get_members(group) {
+                    for member in ractor::pg::get_members(&group) {
                         member.send_message(RactorMsg::Tick(i)).unwrap();
                     }
                 }
-                let handled = ractor_sync(refs).await.unwrap();
+                let handled = ractor_sync(&refs).await.unwrap();
                 let elapsed = start.elapsed();
-                assert_eq!(handled, expect_more(expected, iters * FAN as u64));
+                assert_eq!(handled, expect_more(&expected, iters * FAN as u64));
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     drop(refs);

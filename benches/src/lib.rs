@@ -16,8 +16,10 @@
 //! (`airssys` and `floor`); they find the guest components with [`guest_dir`] and write their
 //! non-criterion figures with [`write_report`].
 //!
-//! The runtime of every bench is [`runtime`]: tokio multi-thread with 2 worker threads; the
-//! sender runs inside `Runtime::block_on` on the bench thread.
+//! The runtime of every bench is [`runtime`]: tokio multi-thread with 2 worker threads. In the
+//! actor benches (`messaging`, `actor_lifecycle`) each sample's timed loop runs as a task on
+//! those workers ([`on_worker`]), for every contestant alike; the other benches say where their
+//! sender runs.
 
 pub mod floor;
 
@@ -50,6 +52,25 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
+}
+
+/// Runs one sample's timed loop as a task spawned on `rt` (so on its worker threads) and returns
+/// the time the loop measured; the bench thread only waits for the task.
+///
+/// Actors talk to actors from inside the runtime. A sender in `Runtime::block_on` on criterion's
+/// thread instead pays an OS-level cross-thread wake-up (futex) on every reply, which on a small
+/// VM varies several-fold between runs and swamps what is measured. Every contestant of a group
+/// (airssys, the floor, ractor, kameo) is run through this same helper, so the comparison stays
+/// fair.
+///
+/// # Errors
+///
+/// When the timed task panicked or was cancelled.
+pub fn on_worker<F>(rt: &tokio::runtime::Runtime, timed: F) -> Result<Duration, BenchError>
+where
+    F: std::future::Future<Output = Duration> + Send + 'static,
+{
+    rt.block_on(rt.spawn(timed)).map_err(err)
 }
 
 /// The error of the benches' helpers: a peer or the runtime refused a message.

@@ -6,15 +6,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{Child, ChildContext, ChildHealth, StopReason};
 use crate::mailbox::MailboxReceiver;
 use crate::observer::RuntimeEvent;
-use crate::runner::{panic_message, run_actor};
+use crate::runner::{self, panic_message, run_actor};
 use crate::{
-    Actor, ActorContext, ActorRef, ActorSystem, ChildError, InMemoryBroker, MailboxConfig,
+    Actor, ActorContext, ActorRef, ActorSystem, ChildError, InMemoryBroker, MailboxConfig, Message,
     MessageBroker, SpawnError,
 };
 
@@ -25,6 +24,23 @@ enum BrokerSource<B> {
 }
 
 type Slot<M> = Arc<Mutex<Option<(MailboxReceiver<M>, StopReason)>>>;
+
+/// Holds the mailbox while `pre_start` runs in the starter's future, and parks it back in the
+/// slot if that future is dropped (the next start finds it there).
+struct ParkOnDrop<'a, M: Message> {
+    slot: &'a Slot<M>,
+    rx: Option<MailboxReceiver<M>>,
+}
+
+impl<M: Message> Drop for ParkOnDrop<'_, M> {
+    fn drop(&mut self) {
+        if let Some(rx) = self.rx.take()
+            && let Ok(mut s) = self.slot.lock()
+        {
+            *s = Some((rx, StopReason::Killed));
+        }
+    }
+}
 
 /// Supervises an [`Actor`] as a [`Child`]: a fresh instance from the factory at every (re)start,
 /// the same mailbox and registered name throughout.
@@ -168,8 +184,6 @@ where
             BrokerSource::System(make) => make(&system),
             BrokerSource::Given(b) => b.clone(),
         };
-        let (started_tx, started_rx) = oneshot::channel();
-        let slot = Arc::clone(&self.slot);
         let notifier = ctx.notifier.clone();
         self.system = Some(system.clone());
         let t0 = system
@@ -177,43 +191,56 @@ where
             .observer
             .get()
             .map(|_| std::time::Instant::now());
+        // pre_start runs here, in the supervisor's future (it waits for it anyway); the task
+        // spawned afterwards only runs the message loop.
+        let mut actor = actor;
+        let mut actor_ctx = ActorContext::new(actor_ref, broker, system);
+        let mut parked = ParkOnDrop {
+            slot: &self.slot,
+            rx: Some(rx),
+        };
+        let pre = runner::pre_start(&mut actor, &mut actor_ctx).await;
+        let Some(rx) = parked.rx.take() else {
+            return Err(ChildError::StartFailed {
+                child: self.name.to_string(),
+                reason: "no mailbox".to_owned(),
+            });
+        };
+        drop(parked);
+        if let Err(reason) = pre {
+            let text = reason.to_string();
+            if let Ok(mut s) = self.slot.lock() {
+                *s = Some((rx, reason));
+            }
+            return Err(ChildError::StartFailed {
+                child: self.name.to_string(),
+                reason: text,
+            });
+        }
+        let slot = Arc::clone(&self.slot);
         let join = handle.spawn(async move {
             let mut actor = actor;
             let mut rx = rx;
-            let lane = Arc::clone(actor_ref.lane());
-            let mut ctx = ActorContext::new(actor_ref, broker, system);
-            let outcome = run_actor(&mut actor, &mut rx, &mut ctx, &lane, Some(started_tx)).await;
+            let mut ctx = actor_ctx;
+            let lane = Arc::clone(ctx.myself().lane());
+            let reason = run_actor(&mut actor, &mut rx, &mut ctx, &lane).await;
             if let Ok(mut s) = slot.lock() {
-                *s = Some((rx, outcome.reason.clone()));
+                *s = Some((rx, reason.clone()));
             }
-            if outcome.started {
-                notifier.notify(outcome.reason);
-            }
+            notifier.notify(reason);
         });
         self.join = Some(join);
-        match started_rx.await {
-            Ok(Ok(())) => {
-                if let (Some(system), Some(t0)) = (&self.system, t0)
-                    && let (Some(obs), Some(r)) = (system.inner.observer.get(), &self.actor_ref)
-                {
-                    obs.on_event(&RuntimeEvent::ActorSpawned {
-                        id: r.id(),
-                        name: Some(&self.name),
-                        actor_type: std::any::type_name::<A>(),
-                        duration: t0.elapsed(),
-                    });
-                }
-                Ok(())
-            }
-            Ok(Err(reason)) => Err(ChildError::StartFailed {
-                child: self.name.to_string(),
-                reason,
-            }),
-            Err(_) => Err(ChildError::StartFailed {
-                child: self.name.to_string(),
-                reason: "the actor task ended before pre_start finished".to_owned(),
-            }),
+        if let (Some(system), Some(t0)) = (&self.system, t0)
+            && let (Some(obs), Some(r)) = (system.inner.observer.get(), &self.actor_ref)
+        {
+            obs.on_event(&RuntimeEvent::ActorSpawned {
+                id: r.id(),
+                name: Some(&self.name),
+                actor_type: std::any::type_name::<A>(),
+                duration: t0.elapsed(),
+            });
         }
+        Ok(())
     }
 
     async fn stop(&mut self, timeout: Duration) -> Result<(), ChildError> {

@@ -1,9 +1,11 @@
 //! Components: spawn, message round trip, restart after a trap, memory per idle component —
 //! airssys-wasm against raw wasmtime 48 doing the same work.
 //!
-//! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`). The sender /
-//! spawner runs inside `Runtime::block_on` on the bench thread (criterion's `to_async`); airssys
-//! actors (and the floor's round-trip task) run on the 2 workers. Every time is per operation
+//! Runtime: tokio multi-thread with 2 worker threads (`airssys_benches::runtime`). Each sample's
+//! timed loop runs as a task on those workers (`airssys_benches::on_worker`), for airssys and
+//! the floor alike: a sender in `Runtime::block_on` on the bench thread would pay an OS-level
+//! cross-thread wake-up on every reply, which on a small VM varies several-fold between runs.
+//! airssys actors (and the floor's round-trip task) run on the same 2 workers. Every time is per operation
 //! (`iter_custom`), end to end: the instance is running, the reply is received.
 //!
 //! Guests: `echo` and `trap` from `examples/components`, built once before anything is measured
@@ -72,6 +74,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::alloc::System;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -80,7 +83,7 @@ use airssys_benches::floor::{
     raw,
 };
 use airssys_benches::{
-    ASK_TIMEOUT, MAILBOX_CAPACITY, airssys_stop, guest_dir, runtime, write_report,
+    ASK_TIMEOUT, MAILBOX_CAPACITY, airssys_stop, guest_dir, on_worker, runtime, write_report,
 };
 use airssys_rt::{ActorRef, ActorSystem, Backoff, RestartIntensity, SupervisorNode};
 use airssys_wasm::{
@@ -167,18 +170,19 @@ fn component_spawn(c: &mut Criterion, rt: &Runtime, g: &Guests) {
     group.throughput(Throughput::Elements(1));
 
     let system = ActorSystem::new();
-    let ids = AtomicU64::new(0);
+    let ids = Arc::new(AtomicU64::new(0));
     group.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (system, ids, template) = (&system, &ids, &g.airssys_echo);
-            async move {
+        b.iter_custom(|iters| {
+            let (system, ids, template) =
+                (system.clone(), Arc::clone(&ids), g.airssys_echo.clone());
+            on_worker(rt, async move {
                 let mut timed = Duration::ZERO;
                 let mut alive = Vec::with_capacity(SPAWN_BATCH);
                 for _ in 0..iters {
-                    let id = next_id(ids, "spawn");
+                    let id = next_id(&ids, "spawn");
                     let start = Instant::now();
                     let actor = ComponentSpec::new(id.as_str(), template.clone())
-                        .spawn(system)
+                        .spawn(&system)
                         .await
                         .unwrap();
                     timed += start.elapsed();
@@ -190,20 +194,21 @@ fn component_spawn(c: &mut Criterion, rt: &Runtime, g: &Guests) {
                 }
                 airssys_stop(&alive).await;
                 timed
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(system.shutdown());
 
     group.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (engine, pre) = (&g.floor.engine, &g.floor_echo);
-            async move {
+        b.iter_custom(|iters| {
+            let (engine, pre) = (g.floor.engine.clone(), g.floor_echo.clone());
+            on_worker(rt, async move {
                 let mut timed = Duration::ZERO;
                 let mut alive = Vec::with_capacity(SPAWN_BATCH);
                 for _ in 0..iters {
                     let start = Instant::now();
-                    let inst = floor_instantiate(engine, pre).await;
+                    let inst = floor_instantiate(&engine, &pre).await;
                     timed += start.elapsed();
                     alive.push(inst);
                     if alive.len() == SPAWN_BATCH {
@@ -211,7 +216,8 @@ fn component_spawn(c: &mut Criterion, rt: &Runtime, g: &Guests) {
                     }
                 }
                 timed
-            }
+            })
+            .unwrap()
         });
     });
     group.finish();
@@ -230,9 +236,9 @@ fn component_roundtrip(c: &mut Criterion, rt: &Runtime, g: &Guests) {
         .block_on(ComponentSpec::new("echo", g.airssys_echo.clone()).spawn(&system))
         .unwrap();
     group.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actor, payload) = (&actor, &payload);
-            async move {
+        b.iter_custom(|iters| {
+            let actor = actor.clone();
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let reply = actor
@@ -246,7 +252,8 @@ fn component_roundtrip(c: &mut Criterion, rt: &Runtime, g: &Guests) {
                     assert_eq!(reply.as_deref(), Some(&payload[..]));
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     rt.block_on(async {
@@ -259,13 +266,13 @@ fn component_roundtrip(c: &mut Criterion, rt: &Runtime, g: &Guests) {
         spawn_floor_actor(inst)
     });
     group.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (tx, payload) = (&tx, &payload);
-            async move {
+        b.iter_custom(|iters| {
+            let tx = tx.clone();
+            on_worker(rt, async move {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let (reply_tx, reply_rx) = oneshot::channel();
-                    let msg = (envelope(payload), reply_tx);
+                    let msg = (envelope(&payload), reply_tx);
                     match tx.try_send(msg) {
                         Ok(()) => {}
                         Err(mpsc::error::TrySendError::Full(msg)) => tx.send(msg).await.unwrap(),
@@ -275,7 +282,8 @@ fn component_roundtrip(c: &mut Criterion, rt: &Runtime, g: &Guests) {
                     assert_eq!(reply.as_deref(), Some(&payload[..]));
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     drop(tx);
@@ -288,6 +296,18 @@ fn component_roundtrip(c: &mut Criterion, rt: &Runtime, g: &Guests) {
 
 fn is_trap(reply: &Result<Option<Vec<u8>>, ComponentError>) -> bool {
     matches!(reply, Err(ComponentError::Trapped(_)))
+}
+
+/// One ask to the `trap` component, answered `Trapped`.
+async fn ask_trap(actor: &ActorRef<ComponentMessage>) {
+    let reply = actor
+        .ask(
+            ComponentMessage::deliver("bench", b"boom".to_vec()),
+            ASK_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert!(is_trap(&reply), "expected a trap, got {reply:?}");
 }
 
 fn component_restart_after_trap(c: &mut Criterion, rt: &Runtime, g: &Guests) {
@@ -305,35 +325,23 @@ fn component_restart_after_trap(c: &mut Criterion, rt: &Runtime, g: &Guests) {
         .build();
     let supervisor = rt.block_on(system.start_supervisor(tree)).unwrap();
     let actor: ActorRef<ComponentMessage> = system.lookup("trap").unwrap();
-    let traps = AtomicU64::new(0);
-    let ask = |actor: &ActorRef<ComponentMessage>| {
-        let actor = actor.clone();
-        async move {
-            let reply = actor
-                .ask(
-                    ComponentMessage::deliver("bench", b"boom".to_vec()),
-                    ASK_TIMEOUT,
-                )
-                .await
-                .unwrap();
-            assert!(is_trap(&reply), "expected a trap, got {reply:?}");
-        }
-    };
+    let traps = Arc::new(AtomicU64::new(0));
     group.bench_function("airssys", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (actor, traps, ask) = (&actor, &traps, &ask);
-            async move {
+        b.iter_custom(|iters| {
+            let (actor, traps) = (actor.clone(), Arc::clone(&traps));
+            on_worker(rt, async move {
                 // Untimed: the instance running now traps; every timed ask below is then
                 // answered by the instance the supervisor made after the previous trap.
-                ask(actor).await;
+                ask_trap(&actor).await;
                 let start = Instant::now();
                 for _ in 0..iters {
-                    ask(actor).await;
+                    ask_trap(&actor).await;
                 }
                 let elapsed = start.elapsed();
                 traps.fetch_add(iters + 1, Ordering::Relaxed);
                 elapsed
-            }
+            })
+            .unwrap()
         });
     });
     let trapped = traps.load(Ordering::Relaxed);
@@ -351,19 +359,20 @@ fn component_restart_after_trap(c: &mut Criterion, rt: &Runtime, g: &Guests) {
     });
 
     group.bench_function("floor", |b| {
-        b.to_async(rt).iter_custom(|iters| {
-            let (engine, pre) = (&g.floor.engine, &g.floor_trap);
-            async move {
+        b.iter_custom(|iters| {
+            let (engine, pre) = (g.floor.engine.clone(), g.floor_trap.clone());
+            on_worker(rt, async move {
                 let msg = envelope(b"boom");
                 let start = Instant::now();
                 for _ in 0..iters {
-                    let mut inst = floor_instantiate(engine, pre).await;
+                    let mut inst = floor_instantiate(&engine, &pre).await;
                     let reply = floor_handle(&mut inst, &msg).await;
                     assert!(reply.is_err(), "expected a trap");
                     drop(inst);
                 }
                 start.elapsed()
-            }
+            })
+            .unwrap()
         });
     });
     group.finish();

@@ -11,6 +11,7 @@ mod mailbox;
 mod message;
 mod observer;
 mod registry;
+mod reply;
 mod runner;
 mod signal;
 mod supervisor;

@@ -239,7 +239,14 @@ impl<M: Message> ActorRef<M> {
                 _ => return Err(AskError::Send(SendError::Full(env.msg))),
             },
         }
-        match tokio::time::timeout_at(deadline, rx).await {
+        // The system's ask timers, not a tokio timer per ask (see `ask_timer.rs`).
+        match self
+            .inner
+            .dead_letters
+            .ask_timers()
+            .wait(rx, deadline)
+            .await
+        {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(AskError::NoReply),
             Err(_) => Err(AskError::Timeout),

@@ -2,6 +2,7 @@
 
 mod actor;
 mod actor_ref;
+mod ask_timer;
 mod broker;
 mod context;
 mod dead_letter;

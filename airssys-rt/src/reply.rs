@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -20,6 +21,8 @@ struct State<R> {
 
 struct Shared<R> {
     state: Mutex<State<R>>,
+    /// Set (under the lock) once a reply was sent: the sender's drop then skips the lock.
+    sent: AtomicBool,
 }
 
 impl<R> Shared<R> {
@@ -37,12 +40,16 @@ pub(crate) fn channel<R>() -> (ReplyTx<R>, ReplyRx<R>) {
             closed: false,
             abandoned: false,
         }),
+        sent: AtomicBool::new(false),
     });
     (
         ReplyTx {
             shared: Arc::clone(&shared),
         },
-        ReplyRx { shared },
+        ReplyRx {
+            shared,
+            done: false,
+        },
     )
 }
 
@@ -60,6 +67,7 @@ impl<R> ReplyTx<R> {
                 return Err(value);
             }
             state.value = Some(value);
+            self.shared.sent.store(true, Ordering::Release);
             state.waker.take()
         };
         if let Some(w) = waker {
@@ -71,6 +79,9 @@ impl<R> ReplyTx<R> {
 
 impl<R> Drop for ReplyTx<R> {
     fn drop(&mut self) {
+        if self.shared.sent.load(Ordering::Acquire) {
+            return;
+        }
         let waker = {
             let mut state = self.shared.lock();
             if state.value.is_some() || state.abandoned {
@@ -92,17 +103,24 @@ pub(crate) struct Unanswered;
 /// The receiving half: a future of the reply.
 pub(crate) struct ReplyRx<R> {
     shared: Arc<Shared<R>>,
+    /// The reply (or the sender's end) was taken: nothing is left to release on drop.
+    done: bool,
 }
 
 impl<R> Future for ReplyRx<R> {
     type Output = Result<R, Unanswered>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.shared.lock();
+        let this = self.get_mut();
+        let mut state = this.shared.lock();
         if let Some(value) = state.value.take() {
+            drop(state);
+            this.done = true;
             return Poll::Ready(Ok(value));
         }
         if state.closed {
+            drop(state);
+            this.done = true;
             return Poll::Ready(Err(Unanswered));
         }
         match &mut state.waker {
@@ -115,6 +133,9 @@ impl<R> Future for ReplyRx<R> {
 
 impl<R> Drop for ReplyRx<R> {
     fn drop(&mut self) {
+        if self.done {
+            return;
+        }
         let value = {
             let mut state = self.shared.lock();
             state.abandoned = true;

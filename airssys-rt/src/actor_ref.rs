@@ -5,8 +5,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use crate::dead_letter::{DeadLetterReason, DeadLetters};
 use crate::mailbox::{Envelope, MailboxPolicy, MailboxSender, TryPush};
 use crate::observer::{AskOutcome, RuntimeEvent};
@@ -222,7 +220,7 @@ impl<M: Message> ActorRef<M> {
 
     async fn ask_inner(&self, msg: M, timeout: Duration) -> Result<M::Reply, AskError<M>> {
         let deadline = crate::time::deadline_after(tokio::time::Instant::now(), timeout);
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = crate::reply::channel();
         let env = Envelope {
             msg,
             reply: Some(tx),
@@ -241,7 +239,14 @@ impl<M: Message> ActorRef<M> {
                 _ => return Err(AskError::Send(SendError::Full(env.msg))),
             },
         }
-        match tokio::time::timeout_at(deadline, rx).await {
+        // The system's ask timers, not a tokio timer per ask (see `ask_timer.rs`).
+        match self
+            .inner
+            .dead_letters
+            .ask_timers()
+            .wait(rx, deadline)
+            .await
+        {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(AskError::NoReply),
             Err(_) => Err(AskError::Timeout),
@@ -305,6 +310,20 @@ impl<M: Message> ActorRef<M> {
             std::any::type_name::<M>(),
             reason,
             None,
+        );
+    }
+
+    pub(crate) fn record_dead_letter_with(
+        &self,
+        reason: DeadLetterReason,
+        msg: Box<dyn Any + Send>,
+    ) {
+        self.inner.dead_letters.record(
+            self.inner.id,
+            self.inner.name.clone(),
+            std::any::type_name::<M>(),
+            reason,
+            Some(msg),
         );
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use crate::reply::ReplyTx;
 
 use crate::broker::PublishReport;
 use crate::{
@@ -16,7 +16,7 @@ pub struct ActorContext<M: Message, B: MessageBroker<M>> {
     myself: ActorRef<M>,
     broker: B,
     system: ActorSystem,
-    pub(crate) reply: Option<oneshot::Sender<M::Reply>>,
+    pub(crate) reply: Option<ReplyTx<M::Reply>>,
     pub(crate) stop_requested: bool,
 }
 
@@ -24,7 +24,7 @@ pub struct ActorContext<M: Message, B: MessageBroker<M>> {
 /// another actor).
 #[must_use = "dropping the handle answers the ask with AskError::NoReply"]
 pub struct ReplyHandle<R> {
-    tx: oneshot::Sender<R>,
+    tx: ReplyTx<R>,
 }
 
 impl<R> ReplyHandle<R> {

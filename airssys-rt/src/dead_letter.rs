@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::ActorId;
+use crate::ask_timer::AskTimers;
 use crate::observer::{ObserverSlot, RuntimeEvent};
 
 /// Why a message became a dead letter.
@@ -85,6 +86,7 @@ struct Inner {
     capacity: usize,
     recent: Mutex<VecDeque<DeadLetter>>,
     observer: ObserverSlot,
+    ask_timers: AskTimers,
 }
 
 impl fmt::Debug for DeadLetters {
@@ -103,6 +105,7 @@ impl DeadLetters {
                 capacity,
                 recent: Mutex::new(VecDeque::new()),
                 observer,
+                ask_timers: AskTimers::default(),
             }),
         }
     }
@@ -111,6 +114,11 @@ impl DeadLetters {
     #[inline]
     pub(crate) fn observer(&self) -> &ObserverSlot {
         &self.inner.observer
+    }
+
+    /// The system's ask deadlines (kept here for the same reason as the observer).
+    pub(crate) fn ask_timers(&self) -> &AskTimers {
+        &self.inner.ask_timers
     }
 
     pub(crate) fn record(

@@ -2,6 +2,7 @@
 
 mod actor;
 mod actor_ref;
+mod ask_timer;
 mod broker;
 mod context;
 mod dead_letter;
@@ -11,6 +12,7 @@ mod mailbox;
 mod message;
 mod observer;
 mod registry;
+mod reply;
 mod runner;
 mod signal;
 mod supervisor;

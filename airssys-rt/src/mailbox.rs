@@ -1,13 +1,12 @@
 //! Mailboxes: bounded by default, with a policy for when they are full.
 
-use std::any::Any;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::dead_letter::{DeadLetterReason, DeadLetters};
-use crate::{ActorId, Message};
+use crate::dead_letter::DeadLetterReason;
+use crate::reply::ReplyTx;
+use crate::{ActorRef, Message};
 
 /// What a sender experiences when the mailbox is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,7 +90,7 @@ impl Default for MailboxConfig {
 /// A message in a mailbox, with the reply slot of an `ask`.
 pub(crate) struct Envelope<M: Message> {
     pub(crate) msg: M,
-    pub(crate) reply: Option<oneshot::Sender<M::Reply>>,
+    pub(crate) reply: Option<ReplyTx<M::Reply>>,
 }
 
 /// The sending half of a mailbox.
@@ -147,7 +146,8 @@ impl<M: Message> MailboxSender<M> {
     }
 }
 
-enum Rx<M: Message> {
+/// The receiving end of the channel, before it is given its owner.
+pub(crate) enum Rx<M: Message> {
     Bounded(mpsc::Receiver<Envelope<M>>),
     Unbounded(mpsc::UnboundedReceiver<Envelope<M>>),
 }
@@ -157,20 +157,16 @@ enum Rx<M: Message> {
 /// It outlives restarts (a restarted actor keeps its queue) and, when finally dropped, closes the
 /// mailbox and moves every queued message — and the one in flight, if the actor was aborted while
 /// handling it — to the dead-letter queue, so nothing disappears silently.
+///
+/// It names its actor through the actor's own address (one pointer: the id, name and dead-letter
+/// queue live there), which keeps it, and so every idle actor's task, small.
 pub(crate) struct MailboxReceiver<M: Message> {
     rx: Rx<M>,
-    actor: ActorId,
-    name: Option<Arc<str>>,
-    dead_letters: DeadLetters,
+    owner: ActorRef<M>,
     pub(crate) in_flight: bool,
 }
 
-pub(crate) fn channel<M: Message>(
-    config: MailboxConfig,
-    actor: ActorId,
-    name: Option<Arc<str>>,
-    dead_letters: DeadLetters,
-) -> (MailboxSender<M>, MailboxReceiver<M>) {
+pub(crate) fn channel<M: Message>(config: MailboxConfig) -> (MailboxSender<M>, Rx<M>) {
     let (tx, rx) = match config.capacity {
         Some(cap) => {
             let (tx, rx) = mpsc::channel(cap);
@@ -181,19 +177,18 @@ pub(crate) fn channel<M: Message>(
             (MailboxSender::Unbounded(tx), Rx::Unbounded(rx))
         }
     };
-    (
-        tx,
-        MailboxReceiver {
-            rx,
-            actor,
-            name,
-            dead_letters,
-            in_flight: false,
-        },
-    )
+    (tx, rx)
 }
 
 impl<M: Message> MailboxReceiver<M> {
+    pub(crate) fn new(rx: Rx<M>, owner: ActorRef<M>) -> Self {
+        Self {
+            rx,
+            owner,
+            in_flight: false,
+        }
+    }
+
     #[inline]
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
         match &mut self.rx {
@@ -211,13 +206,7 @@ impl<M: Message> MailboxReceiver<M> {
 
     /// Records the message in flight as a dead letter (the handler consumed it).
     pub(crate) fn dead_letter_in_flight(&self, reason: DeadLetterReason) {
-        self.dead_letters.record(
-            self.actor,
-            self.name.clone(),
-            std::any::type_name::<M>(),
-            reason,
-            None,
-        );
+        self.owner.record_dead_letter(reason);
     }
 
     /// Closes the mailbox and dead-letters everything still queued. Returns how many.
@@ -229,13 +218,8 @@ impl<M: Message> MailboxReceiver<M> {
         let mut n = 0;
         while let Some(env) = self.try_recv() {
             n += 1;
-            self.dead_letters.record(
-                self.actor,
-                self.name.clone(),
-                std::any::type_name::<M>(),
-                DeadLetterReason::Stopped,
-                Some(Box::new(env.msg) as Box<dyn Any + Send>),
-            );
+            self.owner
+                .record_dead_letter_with(DeadLetterReason::Stopped, Box::new(env.msg));
         }
         n
     }

@@ -12,8 +12,8 @@ use tracing::Instrument;
 
 use crate::dead_letter::DeadLetterReason;
 use crate::mailbox::{Envelope, MailboxReceiver};
-use crate::observer::{HandleOutcome, ObserverSlot, RuntimeEvent};
-use crate::signal::{DRAIN, HEALTH, STOP, SignalLane};
+use crate::observer::{HandleOutcome, RuntimeEvent};
+use crate::signal::{DRAIN, HEALTH, STOP};
 use crate::supervisor::{ChildHealth, StopReason};
 use crate::{Actor, ActorContext, ErrorAction, MessageBroker};
 
@@ -50,24 +50,32 @@ pub(crate) async fn pre_start<A: Actor, B: MessageBroker<A::Message>>(
     }
 }
 
+/// One instance of an actor with its mailbox and context, as its task owns them.
+///
+/// The loop takes it by one reference (not three), which keeps the task's future small.
+pub(crate) struct Instance<A: Actor, B: MessageBroker<A::Message>> {
+    pub(crate) actor: A,
+    pub(crate) rx: MailboxReceiver<A::Message>,
+    pub(crate) ctx: ActorContext<A::Message, B>,
+}
+
 /// Runs a started `actor` (its `pre_start` done) on `rx` until it stops, then `post_stop`.
 /// The receiver is left in place for a restart.
 pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
-    actor: &mut A,
-    rx: &mut MailboxReceiver<A::Message>,
-    ctx: &mut ActorContext<A::Message, B>,
-    lane: &SignalLane,
+    inst: &mut Instance<A, B>,
 ) -> StopReason {
     // Cold paths (health, drain, post_stop) are boxed: they run rarely, and an idle actor's task
-    // then holds only the hot path (poll the lane and mailbox, handle one).
-    let observer = ctx.system().inner.observer.clone();
+    // then holds only the hot path (poll the lane and mailbox, handle one). Nothing else is kept
+    // across the wait (the lane and the observer are read through `ctx`): every byte of this
+    // future is in every idle actor's task.
     let reason = loop {
         let next = poll_fn(|cx| {
+            let lane = inst.ctx.myself().lane();
             let bits = lane.take();
             if bits != 0 {
                 return Poll::Ready(Next::Signal(bits));
             }
-            match rx.poll_recv(cx) {
+            match inst.rx.poll_recv(cx) {
                 Poll::Ready(Some(env)) => Poll::Ready(Next::Msg(env)),
                 Poll::Ready(None) => Poll::Ready(Next::Closed),
                 Poll::Pending => {
@@ -82,23 +90,23 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
         .await;
         match next {
             Next::Msg(env) => {
-                if let Some(reason) = handle_one(actor, rx, ctx, env, &observer).await {
+                if let Some(reason) = handle_one(inst, env).await {
                     break reason;
                 }
             }
             Next::Signal(bits) => {
                 if bits & HEALTH != 0 {
-                    let health = Box::pin(AssertUnwindSafe(actor.health_check()).catch_unwind())
-                        .await
-                        .unwrap_or_else(|p| ChildHealth::Failed(panic_message(p.as_ref())));
-                    for waiter in lane.take_health_waiters() {
+                    let health =
+                        Box::pin(AssertUnwindSafe(inst.actor.health_check()).catch_unwind())
+                            .await
+                            .unwrap_or_else(|p| ChildHealth::Failed(panic_message(p.as_ref())));
+                    for waiter in inst.ctx.myself().lane().take_health_waiters() {
                         let _ = waiter.send(health.clone());
                     }
                 }
                 if bits & STOP != 0 {
                     if bits & DRAIN != 0 {
-                        if let Some(reason) = Box::pin(drain(actor, rx, ctx, lane, &observer)).await
-                        {
+                        if let Some(reason) = Box::pin(drain(inst)).await {
                             break reason;
                         }
                         break StopReason::Shutdown;
@@ -109,28 +117,25 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
             Next::Closed => break StopReason::Normal,
         }
     };
-    let _ = Box::pin(AssertUnwindSafe(actor.post_stop(ctx, &reason)).catch_unwind()).await;
+    let _ = Box::pin(AssertUnwindSafe(inst.actor.post_stop(&mut inst.ctx, &reason)).catch_unwind())
+        .await;
     reason
 }
 
 /// Handles what is queued until the mailbox is empty or the drain deadline passes.
 async fn drain<A: Actor, B: MessageBroker<A::Message>>(
-    actor: &mut A,
-    rx: &mut MailboxReceiver<A::Message>,
-    ctx: &mut ActorContext<A::Message, B>,
-    lane: &SignalLane,
-    observer: &ObserverSlot,
+    inst: &mut Instance<A, B>,
 ) -> Option<StopReason> {
-    let deadline = lane.drain_deadline();
-    let system = ctx.system().clone();
+    let deadline = inst.ctx.myself().lane().drain_deadline();
+    let system = inst.ctx.system().clone();
     let drained = &system.inner.drained;
     loop {
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             return None;
         }
-        let env = rx.try_recv()?;
+        let env = inst.rx.try_recv()?;
         drained.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(reason) = handle_one(actor, rx, ctx, env, observer).await {
+        if let Some(reason) = handle_one(inst, env).await {
             return Some(reason);
         }
     }
@@ -139,32 +144,37 @@ async fn drain<A: Actor, B: MessageBroker<A::Message>>(
 /// Handles one message; `Some(reason)` when the actor must stop.
 #[inline]
 async fn handle_one<A: Actor, B: MessageBroker<A::Message>>(
-    actor: &mut A,
-    rx: &mut MailboxReceiver<A::Message>,
-    ctx: &mut ActorContext<A::Message, B>,
+    inst: &mut Instance<A, B>,
     env: Envelope<A::Message>,
-    observer: &ObserverSlot,
 ) -> Option<StopReason> {
-    let started_at = observer.get().map(|_| Instant::now());
-    ctx.reply = env.reply;
-    rx.in_flight = true;
+    let started_at = inst
+        .ctx
+        .system()
+        .inner
+        .observer
+        .get()
+        .map(|_| Instant::now());
+    inst.ctx.reply = env.reply;
+    inst.rx.in_flight = true;
     let span = tracing::trace_span!(
         "handle_message",
-        actor_id = ctx.id().as_u64(),
+        actor_id = inst.ctx.id().as_u64(),
         message_type = std::any::type_name::<A::Message>()
     );
-    let result = AssertUnwindSafe(actor.handle_message(env.msg, ctx))
+    let result = AssertUnwindSafe(inst.actor.handle_message(env.msg, &mut inst.ctx))
         .catch_unwind()
         .instrument(span)
         .await;
-    rx.in_flight = false;
-    ctx.reply = None;
+    inst.rx.in_flight = false;
+    inst.ctx.reply = None;
     let (outcome, exit) = match result {
         Ok(Ok(())) => (HandleOutcome::Ok, None),
         Ok(Err(error)) => {
-            let action = std::panic::catch_unwind(AssertUnwindSafe(|| actor.on_error(&error, ctx)))
-                .unwrap_or(ErrorAction::Restart);
-            tracing::warn!(actor = %ctx.id(), %error, ?action, "handler failed");
+            let action = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                inst.actor.on_error(&error, &mut inst.ctx)
+            }))
+            .unwrap_or(ErrorAction::Restart);
+            tracing::warn!(actor = %inst.ctx.id(), %error, ?action, "handler failed");
             let text = error.to_string();
             let exit = match action {
                 ErrorAction::Resume => None,
@@ -173,28 +183,30 @@ async fn handle_one<A: Actor, B: MessageBroker<A::Message>>(
                 ErrorAction::Escalate => Some(StopReason::Escalated(text.clone())),
             };
             if exit.is_some() {
-                rx.dead_letter_in_flight(DeadLetterReason::Failed(text));
+                inst.rx
+                    .dead_letter_in_flight(DeadLetterReason::Failed(text));
             }
             (HandleOutcome::Error, exit)
         }
         Err(payload) => {
             let text = panic_message(payload.as_ref());
-            tracing::error!(actor = %ctx.id(), panic = %text, "handler panicked");
-            rx.dead_letter_in_flight(DeadLetterReason::Panicked(text.clone()));
+            tracing::error!(actor = %inst.ctx.id(), panic = %text, "handler panicked");
+            inst.rx
+                .dead_letter_in_flight(DeadLetterReason::Panicked(text.clone()));
             (HandleOutcome::Panicked, Some(StopReason::Panicked(text)))
         }
     };
-    if let (Some(obs), Some(t0)) = (observer.get(), started_at) {
+    if let (Some(obs), Some(t0)) = (inst.ctx.system().inner.observer.get(), started_at) {
         obs.on_event(&RuntimeEvent::MessageHandled {
-            id: ctx.id(),
+            id: inst.ctx.id(),
             message_type: std::any::type_name::<A::Message>(),
             duration: t0.elapsed(),
             outcome,
-            mailbox_depth: ctx.myself().mailbox_depth(),
+            mailbox_depth: inst.ctx.myself().mailbox_depth(),
         });
     }
-    if exit.is_none() && ctx.stop_requested {
-        ctx.stop_requested = false;
+    if exit.is_none() && inst.ctx.stop_requested {
+        inst.ctx.stop_requested = false;
         return Some(StopReason::Normal);
     }
     exit

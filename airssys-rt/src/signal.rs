@@ -1,8 +1,8 @@
 //! The system-signal lane of an actor: stop, drain and health requests that never wait behind a
 //! full mailbox.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use atomic_waker::AtomicWaker;
 use tokio::sync::oneshot;
@@ -14,13 +14,21 @@ pub(crate) const STOP: u8 = 1;
 pub(crate) const DRAIN: u8 = 2;
 pub(crate) const HEALTH: u8 = 4;
 
-/// A few atomic bits and a waker: raising a signal never allocates and never blocks.
+/// A few atomic bits and a waker: raising a stop never allocates and never blocks.
+///
+/// What only a drain or a health check needs lives in `cold`, allocated on the first such
+/// request, so an actor that is never drained or health-checked does not carry it.
 #[derive(Default)]
 pub(crate) struct SignalLane {
     bits: AtomicU8,
     waker: AtomicWaker,
-    drain_deadline: Mutex<Option<Instant>>,
-    health: Mutex<Vec<oneshot::Sender<ChildHealth>>>,
+    cold: Mutex<Option<Box<Cold>>>,
+}
+
+#[derive(Default)]
+struct Cold {
+    drain_deadline: Option<Instant>,
+    health: Vec<oneshot::Sender<ChildHealth>>,
 }
 
 impl SignalLane {
@@ -33,30 +41,30 @@ impl SignalLane {
         self.raise(STOP);
     }
 
+    fn cold(&self) -> MutexGuard<'_, Option<Box<Cold>>> {
+        self.cold.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn request_drain(&self, deadline: Instant) {
-        if let Ok(mut d) = self.drain_deadline.lock() {
-            *d = Some(deadline);
-        }
+        self.cold().get_or_insert_with(Box::default).drain_deadline = Some(deadline);
         self.raise(STOP | DRAIN);
     }
 
     pub(crate) fn drain_deadline(&self) -> Option<Instant> {
-        self.drain_deadline.lock().ok().and_then(|d| *d)
+        self.cold().as_ref().and_then(|c| c.drain_deadline)
     }
 
     pub(crate) fn request_health(&self) -> oneshot::Receiver<ChildHealth> {
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut h) = self.health.lock() {
-            h.push(tx);
-        }
+        self.cold().get_or_insert_with(Box::default).health.push(tx);
         self.raise(HEALTH);
         rx
     }
 
     pub(crate) fn take_health_waiters(&self) -> Vec<oneshot::Sender<ChildHealth>> {
-        self.health
-            .lock()
-            .map(|mut h| std::mem::take(&mut *h))
+        self.cold()
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.health))
             .unwrap_or_default()
     }
 
@@ -77,8 +85,8 @@ impl SignalLane {
     /// Forgets stale signals before a restart.
     pub(crate) fn reset(&self) {
         self.bits.store(0, Ordering::Release);
-        if let Ok(mut d) = self.drain_deadline.lock() {
-            *d = None;
+        if let Some(c) = self.cold().as_mut() {
+            c.drain_deadline = None;
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::dead_letter::DeadLetters;
 use crate::mailbox::{self, MailboxReceiver};
 use crate::observer::{ObserverSlot, RuntimeEvent};
 use crate::registry::Registry;
-use crate::runner::{self, run_actor};
+use crate::runner::{self, Instance, run_actor};
 use crate::signal::SignalLane;
 use crate::supervisor::{StopReason, SupervisorHandle};
 use crate::{
@@ -92,7 +92,7 @@ pub(crate) enum TopLevel {
         lane: Arc<SignalLane>,
         join: JoinHandle<()>,
     },
-    Supervisor(SupervisorHandle),
+    Supervisor(Box<SupervisorHandle>),
 }
 
 impl fmt::Debug for ActorSystem {
@@ -307,7 +307,7 @@ impl ActorSystem {
             return Err(SpawnError::ShuttingDown);
         }
         let handle = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
-        let (actor_ref, mut rx) = self.new_mailbox::<A::Message>(options.name, options.mailbox)?;
+        let (actor_ref, rx) = self.new_mailbox::<A::Message>(options.name, options.mailbox)?;
         // Releases the name if this future is dropped before the actor's task exists.
         let mut unstarted = Unstarted {
             system: self,
@@ -329,10 +329,9 @@ impl ActorSystem {
         let name = actor_ref.name().map(Arc::<str>::from);
         let lane = Arc::clone(actor_ref.lane());
         let join = handle.spawn(async move {
-            let mut actor = actor;
-            let mut ctx = ctx;
-            let lane = Arc::clone(ctx.myself().lane());
-            let reason = run_actor(&mut actor, &mut rx, &mut ctx, &lane).await;
+            let mut inst = Instance { actor, rx, ctx };
+            let reason = run_actor(&mut inst).await;
+            let Instance { rx, ctx, .. } = inst;
             let system = ctx.system().clone();
             system.finish_actor(ctx.myself(), rx, &reason, true);
         });
@@ -378,7 +377,9 @@ impl ActorSystem {
         let id = self.next_id();
         let handle = node.start_root(self.clone()).await?;
         let sup_ref = handle.supervisor_ref();
-        self.inner.top.insert(id, TopLevel::Supervisor(handle));
+        self.inner
+            .top
+            .insert(id, TopLevel::Supervisor(Box::new(handle)));
         // A root supervisor that stops or gives up leaves the top-level table (shutdown may
         // have taken the entry first; then this is a no-op).
         let watcher = sup_ref.clone();
@@ -464,9 +465,10 @@ impl ActorSystem {
         let id = self.next_id();
         let config = config.unwrap_or(self.inner.default_mailbox);
         let dead_letters = self.inner.dead_letters.clone();
-        let (tx, rx) = mailbox::channel(config, id, name.clone(), dead_letters.clone());
+        let (tx, rx) = mailbox::channel(config);
         let lane = Arc::new(SignalLane::default());
         let actor_ref = ActorRef::new(id, name.clone(), tx, config.policy(), lane, dead_letters);
+        let rx = MailboxReceiver::new(rx, actor_ref.clone());
         if let Some(name) = name
             && !self.inner.registry.register(Arc::clone(&name), &actor_ref)
         {

@@ -16,7 +16,9 @@
 //! channel is full, as airssys `tell` does), `ractor`, `kameo`. Every bounded mailbox has capacity
 //! 1024 (airssys default; kameo is spawned with the same capacity); ractor mailboxes are
 //! unbounded (its only kind). airssys asks always carry a timeout (its API); ractor `call` is made
-//! without one and kameo `ask` without one (their defaults).
+//! without one and kameo `ask` without one (their defaults). `ask_roundtrip` also has
+//! `floor_timeout`: the same floor with its reply awaited under `tokio::time::timeout` (10 s, as
+//! the airssys asks), which shows what the per-ask tokio timer costs.
 //!
 //! `publish_100`: airssys publishes through `ActorSystem::broker::<Msg>()` to a topic whose 100
 //! subscribers were added with `MessageBroker::subscribe`; the floor does 100 raw bounded sends
@@ -285,6 +287,27 @@ fn ask_roundtrip(c: &mut Criterion, rt: &Runtime) {
                     let (reply, rx) = oneshot::channel();
                     floor_send(&tx, FloorMsg::Get(reply)).await.unwrap();
                     std::hint::black_box(rx.await.unwrap());
+                }
+                start.elapsed()
+            })
+            .unwrap()
+        });
+    });
+    // The same floor, its reply awaited under a tokio timeout as an airssys ask is.
+    g.bench_function("floor_timeout", |b| {
+        b.iter_custom(|iters| {
+            let tx = tx.clone();
+            on_worker(rt, async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let (reply, rx) = oneshot::channel();
+                    floor_send(&tx, FloorMsg::Get(reply)).await.unwrap();
+                    std::hint::black_box(
+                        tokio::time::timeout(ASK_TIMEOUT, rx)
+                            .await
+                            .unwrap()
+                            .unwrap(),
+                    );
                 }
                 start.elapsed()
             })

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use super::{Child, ChildContext, ChildHealth, StopReason};
 use crate::mailbox::MailboxReceiver;
 use crate::observer::RuntimeEvent;
-use crate::runner::{self, panic_message, run_actor};
+use crate::runner::{self, Instance, panic_message, run_actor};
 use crate::{
     Actor, ActorContext, ActorRef, ActorSystem, ChildError, InMemoryBroker, MailboxConfig, Message,
     MessageBroker, SpawnError,
@@ -219,13 +219,14 @@ where
         }
         let slot = Arc::clone(&self.slot);
         let join = handle.spawn(async move {
-            let mut actor = actor;
-            let mut rx = rx;
-            let mut ctx = actor_ctx;
-            let lane = Arc::clone(ctx.myself().lane());
-            let reason = run_actor(&mut actor, &mut rx, &mut ctx, &lane).await;
+            let mut inst = Instance {
+                actor,
+                rx,
+                ctx: actor_ctx,
+            };
+            let reason = run_actor(&mut inst).await;
             if let Ok(mut s) = slot.lock() {
-                *s = Some((rx, reason.clone()));
+                *s = Some((inst.rx, reason.clone()));
             }
             notifier.notify(reason);
         });

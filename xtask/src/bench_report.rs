@@ -136,6 +136,9 @@ fn header(repeat: &str, bench_command: &str) -> String {
          - Date: {}\n\
          - Machine: {}\n\
          - Compiler: {rustc}\n\
+         - Runtime: tokio multi-thread, 2 worker threads, for every bench \
+         (`airssys_benches::runtime`); where each contestant's sender runs is in each bench's \
+         module doc (`benches/benches/*.rs`)\n\
          - Repeat: `{repeat}` (runs `{bench_command}`)\n",
         utc_now(),
         machine()

@@ -123,10 +123,15 @@ impl HostProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("airssys: listening on ") {
-                    let _ = tx.send(addr.trim().to_owned());
-                }
+                let addr = line
+                    .strip_prefix("airssys: listening on ")
+                    .map(|a| a.trim().to_owned());
+                // Recorded before the address is announced, so `stdout()` right after `start`
+                // holds every line up to and including "listening on".
                 lines.lock().unwrap().push(line);
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
+                }
             }
         });
         let base = match rx.recv_timeout(Duration::from_secs(120)) {

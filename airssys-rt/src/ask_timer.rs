@@ -6,6 +6,11 @@
 //! a table (a mutex, no system call) and takes it out when its reply comes; one task per system
 //! sleeps until the earliest deadline it knows of and wakes the asks that are past theirs. Asks
 //! with the same timeout have ever later deadlines, so a new one never needs to wake that task.
+//!
+//! The table is used only from a multi-thread runtime, whose workers always drive its timer
+//! task. An ask awaited on a current-thread runtime uses a tokio timer of its own instead: the
+//! timer task may live on another runtime that nobody drives any more (a current-thread
+//! runtime outside `block_on`), and an ask must time out whatever runtime it runs on.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -73,7 +78,20 @@ impl AskTimers {
             reply,
             deadline,
             timers: self,
-            key: None,
+            clock: Clock::Undecided,
+            force_table: false,
+        }
+    }
+
+    /// As [`wait`](Self::wait), always through the table (for the tests).
+    #[cfg(test)]
+    fn wait_in_table<R>(&self, reply: ReplyRx<R>, deadline: Instant) -> ReplyWithin<'_, R> {
+        ReplyWithin {
+            reply,
+            deadline,
+            timers: self,
+            clock: Clock::Undecided,
+            force_table: true,
         }
     }
 
@@ -181,12 +199,32 @@ impl Drop for AskTimers {
     }
 }
 
+/// How an ask waits for its deadline.
+enum Clock {
+    /// Not decided yet (decided at the first poll that has to wait).
+    Undecided,
+    /// An entry of the system's table (multi-thread runtimes).
+    Table(usize),
+    /// A tokio timer of its own (current-thread runtimes).
+    Own(Pin<Box<tokio::time::Sleep>>),
+    /// Done (expired or answered).
+    Done,
+}
+
 /// The reply of an ask, or [`Elapsed`] once its deadline passed.
 pub(crate) struct ReplyWithin<'a, R> {
     reply: ReplyRx<R>,
     deadline: Instant,
     timers: &'a AskTimers,
-    key: Option<usize>,
+    clock: Clock,
+    /// Tests force the table on a current-thread runtime (paused time needs one).
+    force_table: bool,
+}
+
+/// Whether the ask runs on a multi-thread runtime (which drives the timer task).
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 impl<R> Future for ReplyWithin<'_, R> {
@@ -195,35 +233,58 @@ impl<R> Future for ReplyWithin<'_, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if let Poll::Ready(reply) = Pin::new(&mut this.reply).poll(cx) {
-            if let Some(key) = this.key.take() {
-                this.timers.remove(key);
-            }
+            this.finish();
             return Poll::Ready(Ok(reply));
         }
-        match this.key {
-            None => {
-                // A deadline already past is expired by the timer task at once (it is earlier
-                // than anything the task waits for, so the task is woken).
-                this.key = Some(this.timers.insert(this.deadline, cx.waker().clone()));
+        match &mut this.clock {
+            Clock::Undecided => {
+                if this.force_table || on_multi_thread_runtime() {
+                    // A deadline already past is expired by the timer task at once (it is
+                    // earlier than anything the task waits for, so the task is woken).
+                    this.clock =
+                        Clock::Table(this.timers.insert(this.deadline, cx.waker().clone()));
+                    return Poll::Pending;
+                }
+                let mut sleep = Box::pin(tokio::time::sleep_until(this.deadline));
+                if sleep.as_mut().poll(cx).is_ready() {
+                    this.clock = Clock::Done;
+                    return Poll::Ready(Err(Elapsed));
+                }
+                this.clock = Clock::Own(sleep);
                 Poll::Pending
             }
-            Some(key) => {
+            Clock::Table(key) => {
+                let key = *key;
                 if this.timers.check(key, cx.waker()) {
-                    this.key = None;
-                    this.timers.remove(key);
+                    this.finish();
                     return Poll::Ready(Err(Elapsed));
                 }
                 Poll::Pending
             }
+            Clock::Own(sleep) => {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    this.clock = Clock::Done;
+                    return Poll::Ready(Err(Elapsed));
+                }
+                Poll::Pending
+            }
+            Clock::Done => Poll::Ready(Err(Elapsed)),
+        }
+    }
+}
+
+impl<R> ReplyWithin<'_, R> {
+    /// Takes this ask out of the table, if it is in it.
+    fn finish(&mut self) {
+        if let Clock::Table(key) = std::mem::replace(&mut self.clock, Clock::Done) {
+            self.timers.remove(key);
         }
     }
 }
 
 impl<R> Drop for ReplyWithin<'_, R> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.timers.remove(key);
-        }
+        self.finish();
     }
 }
 
@@ -239,7 +300,9 @@ mod tests {
         let timers = AskTimers::default();
         let (_tx, rx) = reply::channel::<u32>();
         let start = Instant::now();
-        let out = timers.wait(rx, start + Duration::from_secs(3)).await;
+        let out = timers
+            .wait_in_table(rx, start + Duration::from_secs(3))
+            .await;
         assert!(matches!(out, Err(Elapsed)));
         assert_eq!(start.elapsed(), Duration::from_secs(3));
     }
@@ -252,7 +315,7 @@ mod tests {
             let timers = Arc::clone(&timers);
             tokio::spawn(async move {
                 let d = Instant::now() + Duration::from_secs(60);
-                timers.wait(long_rx, d).await.is_err()
+                timers.wait_in_table(long_rx, d).await.is_err()
             })
         };
         tokio::task::yield_now().await;
@@ -260,7 +323,7 @@ mod tests {
         let start = Instant::now();
         assert!(
             timers
-                .wait(rx, start + Duration::from_secs(1))
+                .wait_in_table(rx, start + Duration::from_secs(1))
                 .await
                 .is_err()
         );
@@ -268,11 +331,61 @@ mod tests {
         assert!(long.await.unwrap_or(false));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn on_a_current_thread_runtime_an_ask_keeps_its_own_timer_and_no_entry() {
+        let timers = AskTimers::default();
+        let (_tx, rx) = reply::channel::<u32>();
+        let start = Instant::now();
+        let out = timers.wait(rx, start + Duration::from_secs(2)).await;
+        assert!(matches!(out, Err(Elapsed)));
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        let table = timers.shared.lock();
+        assert!(table.entries.is_empty(), "the table was not used");
+        assert!(table.task.is_none(), "no timer task was started");
+    }
+
+    /// The timer task of a system can live on a current-thread runtime that is no longer
+    /// driven; asks from a multi-thread runtime must still time out (they get the task
+    /// re-made on theirs only if the first one is gone, so the first one must not be made
+    /// on a current-thread runtime at all).
+    #[test]
+    fn an_ask_times_out_after_an_earlier_ask_ran_on_a_parked_current_thread_runtime() {
+        let timers = Arc::new(AskTimers::default());
+        let parked = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| unreachable!("runtime: {e}"));
+        let (_tx1, rx1) = reply::channel::<u32>();
+        let first = parked.block_on(timers.wait(rx1, Instant::now() + Duration::from_millis(20)));
+        assert!(matches!(first, Err(Elapsed)));
+        // `parked` stays alive, undriven. Now a multi-thread runtime asks.
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| unreachable!("runtime: {e}"));
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let t = Arc::clone(&timers);
+        multi.spawn(async move {
+            let (_tx2, rx2) = reply::channel::<u32>();
+            let out = t
+                .wait(rx2, Instant::now() + Duration::from_millis(20))
+                .await;
+            let _ = done_tx.send(matches!(out, Err(Elapsed)));
+        });
+        assert_eq!(
+            done_rx.recv_timeout(std::time::Duration::from_secs(10)),
+            Ok(true),
+            "the second ask did not time out"
+        );
+        drop(parked);
+    }
+
     #[tokio::test]
     async fn a_reply_before_the_deadline_is_received_and_leaves_no_entry() {
         let timers = AskTimers::default();
         let (tx, rx) = reply::channel::<u32>();
-        let waiting = timers.wait(rx, Instant::now() + Duration::from_secs(60));
+        let waiting = timers.wait_in_table(rx, Instant::now() + Duration::from_secs(60));
         let answer = tokio::spawn(async move {
             tokio::task::yield_now().await;
             tx.send(5).is_ok()
@@ -287,7 +400,7 @@ mod tests {
     async fn the_timer_task_ends_when_the_timers_are_dropped() {
         let timers = AskTimers::default();
         let (tx, rx) = reply::channel::<u32>();
-        let waiting = timers.wait(rx, Instant::now() + Duration::from_secs(60));
+        let waiting = timers.wait_in_table(rx, Instant::now() + Duration::from_secs(60));
         let answer = tokio::spawn(async move {
             tokio::task::yield_now().await;
             tx.send(1).is_ok()

@@ -103,6 +103,11 @@ impl<M: Message> ActorRef<M> {
         }
     }
 
+    /// The sending half of the actor's mailbox.
+    pub(crate) fn mailbox(&self) -> &MailboxSender<M> {
+        &self.inner.tx
+    }
+
     /// The actor's id.
     #[must_use]
     pub fn id(&self) -> ActorId {

@@ -1,6 +1,9 @@
 //! Mailboxes: bounded by default, with a policy for when they are full.
 
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
 
 use tokio::sync::mpsc;
 
@@ -93,10 +96,37 @@ pub(crate) struct Envelope<M: Message> {
     pub(crate) reply: Option<ReplyTx<M::Reply>>,
 }
 
-/// The sending half of a mailbox.
-pub(crate) enum MailboxSender<M: Message> {
+/// The sending half of a mailbox, kept in the actor's address.
+///
+/// The queue itself (a tokio channel: about 1.3 KiB of channel state and a first block of 32
+/// slots) is allocated by the first message sent, not by the spawn: an actor that is never sent
+/// anything — the common case among thousands of idle ones — holds none. Until then
+/// `opening` says where the receiving end is; once the channel exists, a send is one atomic
+/// load more than a plain channel send.
+pub(crate) struct MailboxSender<M: Message> {
+    chan: OnceLock<Chan<M>>,
+    capacity: Option<usize>,
+    opening: Mutex<Opening<M>>,
+    /// The actor task, while it waits on a mailbox that has no channel yet.
+    waker: AtomicWaker,
+}
+
+/// The channel's sending end, once the first message opened it.
+enum Chan<M: Message> {
     Bounded(mpsc::Sender<Envelope<M>>),
     Unbounded(mpsc::UnboundedSender<Envelope<M>>),
+}
+
+/// Where the receiving end of a lazily opened mailbox is.
+enum Opening<M: Message> {
+    /// Nothing was ever sent: there is no channel.
+    Unopened,
+    /// A sender opened the channel; the actor has not picked the receiving end up yet.
+    Ready(Rx<M>),
+    /// The actor holds the receiving end.
+    Taken,
+    /// The actor closed its mailbox before anything was sent: sends fail.
+    Closed,
 }
 
 /// The outcome of a non-waiting push.
@@ -107,49 +137,125 @@ pub(crate) enum TryPush<M: Message> {
 }
 
 impl<M: Message> MailboxSender<M> {
+    /// The channel, opening it on the first send; `None` if the mailbox was closed unopened.
+    #[inline]
+    fn chan(&self) -> Option<&Chan<M>> {
+        match self.chan.get() {
+            Some(chan) => Some(chan),
+            None => self.open(),
+        }
+    }
+
+    #[cold]
+    fn open(&self) -> Option<&Chan<M>> {
+        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(chan) = self.chan.get() {
+            return Some(chan);
+        }
+        if matches!(*opening, Opening::Closed) {
+            return None;
+        }
+        let (chan, rx) = match self.capacity {
+            Some(cap) => {
+                let (tx, rx) = mpsc::channel(cap);
+                (Chan::Bounded(tx), Rx::Bounded(rx))
+            }
+            None => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (Chan::Unbounded(tx), Rx::Unbounded(rx))
+            }
+        };
+        *opening = Opening::Ready(rx);
+        let chan = self.chan.get_or_init(|| chan);
+        drop(opening);
+        self.waker.wake();
+        Some(chan)
+    }
+
     #[inline]
     pub(crate) fn try_push(&self, env: Envelope<M>) -> TryPush<M> {
-        match self {
-            Self::Bounded(tx) => match tx.try_send(env) {
+        match self.chan() {
+            Some(Chan::Bounded(tx)) => match tx.try_send(env) {
                 Ok(()) => TryPush::Pushed,
                 Err(mpsc::error::TrySendError::Full(env)) => TryPush::Full(env),
                 Err(mpsc::error::TrySendError::Closed(env)) => TryPush::Closed(env),
             },
-            Self::Unbounded(tx) => match tx.send(env) {
+            Some(Chan::Unbounded(tx)) => match tx.send(env) {
                 Ok(()) => TryPush::Pushed,
                 Err(mpsc::error::SendError(env)) => TryPush::Closed(env),
             },
+            None => TryPush::Closed(env),
         }
     }
 
     /// Waits for room; returns the envelope back if the mailbox closed.
     pub(crate) async fn push(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
-        match self {
-            Self::Bounded(tx) => tx.send(env).await.map_err(|e| e.0),
-            Self::Unbounded(tx) => tx.send(env).map_err(|e| e.0),
+        match self.chan() {
+            Some(Chan::Bounded(tx)) => tx.send(env).await.map_err(|e| e.0),
+            Some(Chan::Unbounded(tx)) => tx.send(env).map_err(|e| e.0),
+            None => Err(env),
         }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        match self {
-            Self::Bounded(tx) => tx.is_closed(),
-            Self::Unbounded(tx) => tx.is_closed(),
+        match self.chan.get() {
+            Some(Chan::Bounded(tx)) => tx.is_closed(),
+            Some(Chan::Unbounded(tx)) => tx.is_closed(),
+            None => matches!(
+                *self.opening.lock().unwrap_or_else(PoisonError::into_inner),
+                Opening::Closed
+            ),
         }
     }
 
     /// Messages currently queued (0 for an unbounded mailbox, whose depth is not tracked).
     pub(crate) fn depth(&self) -> usize {
-        match self {
-            Self::Bounded(tx) => tx.max_capacity() - tx.capacity(),
-            Self::Unbounded(_) => 0,
+        match self.chan.get() {
+            Some(Chan::Bounded(tx)) => tx.max_capacity() - tx.capacity(),
+            Some(Chan::Unbounded(_)) | None => 0,
+        }
+    }
+
+    /// The receiving end, if a sender opened the channel since the actor last looked.
+    fn take_opened(&self) -> Option<Rx<M>> {
+        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *opening, Opening::Taken) {
+            Opening::Ready(rx) => Some(rx),
+            other => {
+                *opening = other;
+                None
+            }
+        }
+    }
+
+    /// Closes a mailbox that was never opened (later sends fail), or hands over the receiving
+    /// end a sender opened meanwhile, for the caller to close and drain.
+    fn close_unopened(&self) -> Option<Rx<M>> {
+        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *opening, Opening::Taken) {
+            Opening::Ready(rx) => Some(rx),
+            Opening::Unopened | Opening::Closed => {
+                *opening = Opening::Closed;
+                None
+            }
+            Opening::Taken => None,
         }
     }
 }
 
-/// The receiving end of the channel, before it is given its owner.
-pub(crate) enum Rx<M: Message> {
+/// The receiving end of the channel.
+enum Rx<M: Message> {
     Bounded(mpsc::Receiver<Envelope<M>>),
     Unbounded(mpsc::UnboundedReceiver<Envelope<M>>),
+}
+
+impl<M: Message> Rx<M> {
+    fn close(&mut self) {
+        match self {
+            Self::Bounded(rx) => rx.close(),
+            Self::Unbounded(rx) => rx.close(),
+        }
+    }
 }
 
 /// The receiving half of a mailbox.
@@ -158,47 +264,59 @@ pub(crate) enum Rx<M: Message> {
 /// mailbox and moves every queued message — and the one in flight, if the actor was aborted while
 /// handling it — to the dead-letter queue, so nothing disappears silently.
 ///
-/// It names its actor through the actor's own address (one pointer: the id, name and dead-letter
-/// queue live there), which keeps it, and so every idle actor's task, small.
+/// It names its actor through the actor's own address (one pointer: the id, name, dead-letter
+/// queue and the sending half live there), which keeps it, and so every idle actor's task,
+/// small. It holds the channel's receiving end once the first message opened the channel.
 pub(crate) struct MailboxReceiver<M: Message> {
-    rx: Rx<M>,
+    rx: Option<Rx<M>>,
     owner: ActorRef<M>,
     pub(crate) in_flight: bool,
 }
 
-pub(crate) fn channel<M: Message>(config: MailboxConfig) -> (MailboxSender<M>, Rx<M>) {
-    let (tx, rx) = match config.capacity {
-        Some(cap) => {
-            let (tx, rx) = mpsc::channel(cap);
-            (MailboxSender::Bounded(tx), Rx::Bounded(rx))
-        }
-        None => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (MailboxSender::Unbounded(tx), Rx::Unbounded(rx))
-        }
-    };
-    (tx, rx)
+/// A mailbox's sending half, with no channel yet (see [`MailboxSender`]).
+pub(crate) fn sender<M: Message>(config: MailboxConfig) -> MailboxSender<M> {
+    MailboxSender {
+        chan: OnceLock::new(),
+        capacity: config.capacity,
+        opening: Mutex::new(Opening::Unopened),
+        waker: AtomicWaker::new(),
+    }
 }
 
 impl<M: Message> MailboxReceiver<M> {
-    pub(crate) fn new(rx: Rx<M>, owner: ActorRef<M>) -> Self {
+    pub(crate) fn new(owner: ActorRef<M>) -> Self {
         Self {
-            rx,
+            rx: None,
             owner,
             in_flight: false,
         }
     }
 
+    /// The receiving end, if the channel is open (picking it up after the first send).
+    #[inline]
+    fn rx(&mut self) -> Option<&mut Rx<M>> {
+        if self.rx.is_none() {
+            self.rx = self.owner.mailbox().take_opened();
+        }
+        self.rx.as_mut()
+    }
+
     #[inline]
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
-        match &mut self.rx {
-            Rx::Bounded(rx) => rx.poll_recv(cx),
-            Rx::Unbounded(rx) => rx.poll_recv(cx),
+        if self.rx.is_none() {
+            // Registered before looking, so a sender that opens the channel right after the
+            // look wakes this task.
+            self.owner.mailbox().waker.register(cx.waker());
+        }
+        match self.rx() {
+            Some(Rx::Bounded(rx)) => rx.poll_recv(cx),
+            Some(Rx::Unbounded(rx)) => rx.poll_recv(cx),
+            None => Poll::Pending,
         }
     }
 
     pub(crate) fn try_recv(&mut self) -> Option<Envelope<M>> {
-        match &mut self.rx {
+        match self.rx()? {
             Rx::Bounded(rx) => rx.try_recv().ok(),
             Rx::Unbounded(rx) => rx.try_recv().ok(),
         }
@@ -211,10 +329,13 @@ impl<M: Message> MailboxReceiver<M> {
 
     /// Closes the mailbox and dead-letters everything still queued. Returns how many.
     pub(crate) fn close_and_drain(&mut self) -> u64 {
-        match &mut self.rx {
-            Rx::Bounded(rx) => rx.close(),
-            Rx::Unbounded(rx) => rx.close(),
+        if self.rx.is_none() {
+            self.rx = self.owner.mailbox().close_unopened();
         }
+        let Some(rx) = self.rx.as_mut() else {
+            return 0;
+        };
+        rx.close();
         let mut n = 0;
         while let Some(env) = self.try_recv() {
             n += 1;

@@ -90,7 +90,7 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
         .await;
         match next {
             Next::Msg(env) => {
-                if let Some(reason) = handle_one(inst, env).await {
+                if let Some(reason) = start_one(inst, env).await {
                     break reason;
                 }
             }
@@ -135,17 +135,30 @@ async fn drain<A: Actor, B: MessageBroker<A::Message>>(
         }
         let env = inst.rx.try_recv()?;
         drained.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Some(reason) = handle_one(inst, env).await {
+        if let Some(reason) = start_one(inst, env).await {
             return Some(reason);
         }
     }
 }
 
-/// Handles one message; `Some(reason)` when the actor must stop.
+/// Puts the envelope's reply slot in `inst.ctx` and returns the future that handles its message.
+/// A plain function, so that neither the envelope nor its parts are kept in the caller's future
+/// while the message is handled: every byte of that future is in every idle actor's task.
+#[inline]
+fn start_one<A: Actor, B: MessageBroker<A::Message>>(
+    inst: &mut Instance<A, B>,
+    env: Envelope<A::Message>,
+) -> impl Future<Output = Option<StopReason>> + '_ {
+    inst.ctx.reply = env.reply;
+    handle_one(inst, env.msg)
+}
+
+/// Handles one message (its reply slot, if any, already in `inst.ctx`); `Some(reason)` when the
+/// actor must stop.
 #[inline]
 async fn handle_one<A: Actor, B: MessageBroker<A::Message>>(
     inst: &mut Instance<A, B>,
-    env: Envelope<A::Message>,
+    msg: A::Message,
 ) -> Option<StopReason> {
     let started_at = inst
         .ctx
@@ -154,14 +167,13 @@ async fn handle_one<A: Actor, B: MessageBroker<A::Message>>(
         .observer
         .get()
         .map(|_| Instant::now());
-    inst.ctx.reply = env.reply;
     inst.rx.in_flight = true;
     let span = tracing::trace_span!(
         "handle_message",
         actor_id = inst.ctx.id().as_u64(),
         message_type = std::any::type_name::<A::Message>()
     );
-    let result = AssertUnwindSafe(inst.actor.handle_message(env.msg, &mut inst.ctx))
+    let result = AssertUnwindSafe(inst.actor.handle_message(msg, &mut inst.ctx))
         .catch_unwind()
         .instrument(span)
         .await;

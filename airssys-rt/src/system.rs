@@ -328,10 +328,15 @@ impl ActorSystem {
         let id = actor_ref.id();
         let name = actor_ref.name().map(Arc::<str>::from);
         let lane = Arc::clone(actor_ref.lane());
+        // Built here and moved in whole: the task's future then holds the instance once (an
+        // async block that assembled it from captured parts would keep both copies).
+        let mut inst = Instance { actor, rx, ctx };
         let join = handle.spawn(async move {
-            let mut inst = Instance { actor, rx, ctx };
             let reason = run_actor(&mut inst).await;
-            let Instance { rx, ctx, .. } = inst;
+            let Instance { actor, rx, ctx } = inst;
+            // The actor's state (for a component, its store) is released before the mailbox
+            // closes, so an actor seen stopped holds nothing any more.
+            drop(actor);
             let system = ctx.system().clone();
             system.finish_actor(ctx.myself(), rx, &reason, true);
         });
@@ -465,10 +470,10 @@ impl ActorSystem {
         let id = self.next_id();
         let config = config.unwrap_or(self.inner.default_mailbox);
         let dead_letters = self.inner.dead_letters.clone();
-        let (tx, rx) = mailbox::channel(config);
+        let tx = mailbox::sender(config);
         let lane = Arc::new(SignalLane::default());
         let actor_ref = ActorRef::new(id, name.clone(), tx, config.policy(), lane, dead_letters);
-        let rx = MailboxReceiver::new(rx, actor_ref.clone());
+        let rx = MailboxReceiver::new(actor_ref.clone());
         if let Some(name) = name
             && !self.inner.registry.register(Arc::clone(&name), &actor_ref)
         {

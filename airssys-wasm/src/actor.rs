@@ -452,27 +452,29 @@ impl Actor for ComponentActor {
         Ok(())
     }
 
-    async fn handle_message<B: MessageBroker<ComponentMessage>>(
+    fn handle_message<B: MessageBroker<ComponentMessage>>(
         &mut self,
         msg: ComponentMessage,
         ctx: &mut ActorContext<ComponentMessage, B>,
-    ) -> Result<(), ComponentError> {
-        match msg {
-            // Boxed so an idle component's task does not hold wasmtime's call future (several
-            // KiB) between messages; one small allocation per message, next to a guest call.
-            ComponentMessage::Deliver(env) => Box::pin(self.deliver(env, ctx)).await,
-            ComponentMessage::Upgrade(template) => {
-                // Boxed: the upgrade path (snapshot, instantiate, restore, health) is a large
-                // future, and an unboxed await would make every idle component's task carry it.
-                let result = Box::pin(self.upgrade(template, ctx.system())).await;
-                ctx.reply(result.clone().map(|()| None));
-                match result {
-                    // A failed snapshot poisons the old store: restart it.
-                    Err(e) if self.instance.is_none() => Err(e),
-                    _ => Ok(()),
+    ) -> impl Future<Output = Result<(), ComponentError>> + Send {
+        // The whole handler is boxed: the future of a message in flight (wasmtime's call
+        // future, the upgrade path) is then not part of every idle component's task, which
+        // holds only this pointer between messages. One small allocation per message, next to
+        // a guest call.
+        Box::pin(async move {
+            match msg {
+                ComponentMessage::Deliver(env) => self.deliver(env, ctx).await,
+                ComponentMessage::Upgrade(template) => {
+                    let result = self.upgrade(template, ctx.system()).await;
+                    ctx.reply(result.clone().map(|()| None));
+                    match result {
+                        // A failed snapshot poisons the old store: restart it.
+                        Err(e) if self.instance.is_none() => Err(e),
+                        _ => Ok(()),
+                    }
                 }
             }
-        }
+        })
     }
 
     async fn post_stop<B: MessageBroker<ComponentMessage>>(
@@ -499,7 +501,9 @@ impl Actor for ComponentActor {
         };
         let fuel = self.shared.fuel;
         prepare_call(&mut inst.store, fuel);
-        match inst.guest.call_health(&mut inst.store).await {
+        // Boxed, like a delivery: an idle component's task should not carry wasmtime's call
+        // future for a health check it may never get.
+        match Box::pin(inst.guest.call_health(&mut inst.store)).await {
             Ok(h) => health_of(&h),
             Err(e) => {
                 let err = inst.store.data().classify(&e);

@@ -1,4 +1,6 @@
 //! Memory per idle actor: heap bytes held by 10 000 started, idle actors, divided by 10 000.
+//! Two measures: `memory_per_idle_actor` (actors never sent anything) and
+//! `memory_per_used_actor` (each actor sent one message, handled, then idle again).
 //!
 //! Not a criterion bench (`harness = false`): a counting global allocator (`cap::Cap` wrapping
 //! `std::alloc::System`; it keeps the live byte count in an atomic) reads the live heap bytes
@@ -16,8 +18,15 @@
 //! `ActorRef` kept). Each is first warmed up once (spawn and stop) so one-time lazy
 //! initialisation is not charged to the measured round.
 //!
+//! Why two measures: an airssys mailbox allocates its queue (a tokio channel, about 1.3 KiB)
+//! on the first message sent to it, so an actor that was never sent anything is smaller than one
+//! that was. `memory_per_used_actor` shows the second case for airssys and the floor (each sent
+//! one `Tick` with `try_send`/`try_tell`, then left to handle it); ractor and kameo are measured
+//! only idle.
+//!
 //! Output: a table on stdout and `<target-dir>/airssys-bench/memory.json`, as
-//! `[{"measure": "memory_per_idle_actor", "unit": "bytes", "airssys": N, "floor": N, ...}]`.
+//! `[{"measure": "memory_per_idle_actor", "unit": "bytes", "airssys": N, "floor": N, ...},
+//! {"measure": "memory_per_used_actor", "unit": "bytes", "airssys": N, "floor": N}]`.
 
 // Benchmark harness code: a failed spawn is a broken bench, and the harness prints its results.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -27,8 +36,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use airssys_benches::{
-    Counter, MAILBOX_CAPACITY, airssys_stop, floor_stop, kameo_stop, ractor_stop, runtime,
-    spawn_floor, spawn_kameo, spawn_ractor,
+    Counter, FloorMsg, MAILBOX_CAPACITY, Msg, airssys_stop, floor_stop, kameo_stop, ractor_stop,
+    runtime, spawn_floor, spawn_kameo, spawn_ractor,
 };
 use airssys_rt::ActorSystem;
 use cap::Cap;
@@ -54,7 +63,7 @@ fn per_actor(before: usize, after: usize, n: usize) -> usize {
     after.saturating_sub(before) / n
 }
 
-async fn airssys_round(n: usize) -> usize {
+async fn airssys_round(n: usize, used: bool) -> usize {
     let system = ActorSystem::new();
     // The system's per-message-type broker is created by the first spawn: a one-time cost.
     let first = system.spawn(Counter::default()).await.unwrap();
@@ -65,6 +74,11 @@ async fn airssys_round(n: usize) -> usize {
     for _ in 0..n {
         actors.push(system.spawn(Counter::default()).await.unwrap());
     }
+    if used {
+        for a in &actors {
+            a.try_tell(Msg::Tick(1)).unwrap();
+        }
+    }
     settle().await;
     let after = live_bytes();
     airssys_stop(&actors).await;
@@ -74,12 +88,17 @@ async fn airssys_round(n: usize) -> usize {
     per_actor(before, after, n)
 }
 
-async fn floor_round(n: usize) -> usize {
+async fn floor_round(n: usize, used: bool) -> usize {
     let mut floors = Vec::with_capacity(n);
     settle().await;
     let before = live_bytes();
     for _ in 0..n {
         floors.push(spawn_floor(MAILBOX_CAPACITY).await);
+    }
+    if used {
+        for (tx, _) in &floors {
+            tx.try_send(FloorMsg::Tick(1)).unwrap();
+        }
     }
     settle().await;
     let after = live_bytes();
@@ -132,17 +151,19 @@ fn main() {
     let rt = runtime().expect("tokio runtime");
     let (airssys, floor, ractor, kameo) = rt.block_on(async {
         // Warm-up: lazy statics, thread-local caches, registries of each contestant.
-        airssys_round(WARM_UP).await;
-        floor_round(WARM_UP).await;
+        airssys_round(WARM_UP, true).await;
+        floor_round(WARM_UP, true).await;
         ractor_round(WARM_UP).await;
         kameo_round(WARM_UP).await;
         (
-            airssys_round(N).await,
-            floor_round(N).await,
+            airssys_round(N, false).await,
+            floor_round(N, false).await,
             ractor_round(N).await,
             kameo_round(N).await,
         )
     });
+    let (airssys_used, floor_used) =
+        rt.block_on(async { (airssys_round(N, true).await, floor_round(N, true).await) });
 
     println!("memory_per_idle_actor ({N} idle actors each, live heap bytes, not RSS)");
     println!(
@@ -161,6 +182,11 @@ fn main() {
     let target = 2048;
     let verdict = if airssys <= target { "met" } else { "MISSED" };
     println!("target: airssys ≤ {target} bytes per idle actor: {verdict}");
+    println!("memory_per_used_actor ({N} actors each sent one message, then idle)");
+    for (name, bytes) in [("airssys", airssys_used), ("floor", floor_used)] {
+        let ratio = bytes as f64 / floor_used.max(1) as f64;
+        println!("{name:<10} {bytes:>12} {ratio:>12.2}");
+    }
 
     let json = serde_json::json!([{
         "measure": "memory_per_idle_actor",
@@ -169,6 +195,11 @@ fn main() {
         "floor": floor,
         "ractor": ractor,
         "kameo": kameo,
+    }, {
+        "measure": "memory_per_used_actor",
+        "unit": "bytes",
+        "airssys": airssys_used,
+        "floor": floor_used,
     }]);
     let dir = target_dir().join("airssys-bench");
     std::fs::create_dir_all(&dir).expect("create the report directory");

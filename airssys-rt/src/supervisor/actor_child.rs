@@ -218,15 +218,21 @@ where
             });
         }
         let slot = Arc::clone(&self.slot);
+        // Built here and moved in whole: the task's future then holds the instance once.
+        let mut inst = Instance {
+            actor,
+            rx,
+            ctx: actor_ctx,
+        };
         let join = handle.spawn(async move {
-            let mut inst = Instance {
-                actor,
-                rx,
-                ctx: actor_ctx,
-            };
             let reason = run_actor(&mut inst).await;
+            let Instance { actor, rx, ctx } = inst;
+            // The old instance's state (for a component, its store and pool slot) is released
+            // before the supervisor hears of the stop and starts a replacement.
+            drop(actor);
+            drop(ctx);
             if let Ok(mut s) = slot.lock() {
-                *s = Some((inst.rx, reason.clone()));
+                *s = Some((rx, reason.clone()));
             }
             notifier.notify(reason);
         });

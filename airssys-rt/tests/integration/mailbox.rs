@@ -1,9 +1,12 @@
-//! Each mailbox policy under a full mailbox, and a stop that arrives while it is full.
+//! Each mailbox policy under a full mailbox, a stop that arrives while it is full, and the
+//! mailbox's queue opened by the first message (sent during `pre_start`, racing a stop, or never).
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use airssys_rt::{
-    ActorSystem, AskError, DeadLetterReason, MailboxConfig, MailboxPolicy, SendError, SpawnOptions,
+    Actor, ActorContext, ActorSystem, AskError, DeadLetterReason, MailboxConfig, MailboxPolicy,
+    MessageBroker, SendError, SpawnOptions,
 };
 
 use super::common::{Cmd, Probe, SEC, Shared, eventually, hold};
@@ -145,5 +148,99 @@ async fn unbounded_mailbox_accepts_everything() {
     }
     release.send(()).unwrap();
     assert_eq!(actor.ask(Cmd::Get, SEC * 10).await.unwrap().len(), 10_000);
+    system.shutdown().await;
+}
+
+/// Sends itself a message from `pre_start`, before its task exists.
+struct SelfStarter {
+    inner: Probe,
+}
+
+impl Actor for SelfStarter {
+    type Message = Cmd;
+    type Error = super::common::Boom;
+
+    async fn handle_message<B: MessageBroker<Cmd>>(
+        &mut self,
+        msg: Cmd,
+        ctx: &mut ActorContext<Cmd, B>,
+    ) -> Result<(), Self::Error> {
+        self.inner.handle_message(msg, ctx).await
+    }
+
+    async fn pre_start<B: MessageBroker<Cmd>>(
+        &mut self,
+        ctx: &mut ActorContext<Cmd, B>,
+    ) -> Result<(), Self::Error> {
+        ctx.myself()
+            .try_tell(Cmd::Push(7))
+            .unwrap_or_else(|_| panic!("send from pre_start"));
+        self.inner.pre_start(ctx).await
+    }
+}
+
+#[tokio::test]
+async fn a_message_sent_during_pre_start_opens_the_mailbox_and_is_handled() {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system
+        .spawn(SelfStarter {
+            inner: Probe::new(&shared),
+        })
+        .await
+        .unwrap();
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![7]);
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_actor_stopped_before_any_message_refuses_later_sends() {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system.spawn(Probe::new(&shared)).await.unwrap();
+    assert!(actor.is_alive());
+    actor.stop();
+    eventually(|| !actor.is_alive()).await;
+    assert!(matches!(
+        actor.try_tell(Cmd::Push(1)),
+        Err(SendError::Stopped(Cmd::Push(1)))
+    ));
+    assert!(matches!(
+        actor.tell(Cmd::Push(2)).await,
+        Err(SendError::Stopped(Cmd::Push(2)))
+    ));
+    assert!(matches!(
+        actor.ask(Cmd::Get, SEC).await,
+        Err(AskError::Send(SendError::Stopped(Cmd::Get)))
+    ));
+    assert_eq!(system.dead_letters().total(), 0);
+    system.shutdown().await;
+}
+
+/// The first message to an actor races its stop, on two worker threads: every message is
+/// handled, dead-lettered, or handed back to its sender — never lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_message_racing_a_stop_is_never_lost() {
+    const ROUNDS: u64 = 300;
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let mut refused = 0;
+    for i in 0..ROUNDS {
+        let actor = system.spawn(Probe::new(&shared)).await.unwrap();
+        let sender = {
+            let actor = actor.clone();
+            tokio::spawn(async move { actor.try_tell(Cmd::Push(i)).is_err() })
+        };
+        actor.stop();
+        if sender.await.unwrap() {
+            refused += 1;
+        }
+        eventually(|| !actor.is_alive()).await;
+    }
+    // A drained message is counted just after the mailbox reports closed: wait (bounded) for
+    // the books to balance.
+    let accounted = || shared.handled.load(Ordering::SeqCst) + system.dead_letters().total();
+    eventually(|| accounted() + refused == ROUNDS).await;
+    assert_eq!(accounted() + refused, ROUNDS);
     system.shutdown().await;
 }

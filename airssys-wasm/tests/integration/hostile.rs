@@ -326,3 +326,37 @@ async fn with_fuel_metering_an_infinite_loop_runs_out_of_fuel() {
     eventually(|| !spin.is_alive()).await;
     system.shutdown().await;
 }
+
+/// With a pool of one instance, every restart after a trap must find the slot free: the old
+/// store is released before the supervisor starts the replacement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_after_a_trap_fits_in_a_pool_of_one() {
+    let engine = engine(1);
+    let system = system();
+    let root = system
+        .start_supervisor(
+            SupervisorNode::builder("root")
+                .intensity(RestartIntensity::new(100, Duration::from_secs(60)))
+                .child(ComponentSpec::new("trap", load(&engine, "trap")).child_spec())
+                .build(),
+        )
+        .await
+        .unwrap();
+    let trap = system.lookup::<ComponentMessage>("trap").unwrap();
+    for round in 1..=5 {
+        let err = ask_text(&trap, "go").await.unwrap_err();
+        assert!(
+            matches!(err, ComponentError::Trapped(_)),
+            "round {round}: {err}"
+        );
+        let mut n = 0;
+        while restarts(&root, "trap").await < round {
+            n += 1;
+            assert!(n < 5_000, "round {round}: no restart");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    // Every restart instantiated: none failed for want of a pool slot.
+    assert_eq!(restarts(&root, "trap").await, 5);
+    system.shutdown().await;
+}

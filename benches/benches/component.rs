@@ -63,7 +63,11 @@
 //!   approximate: freed heap pages from the warm-up are reused. Written to
 //!   `<target>/airssys-bench/component_memory.json` with the rows `memory_per_idle_component`
 //!   (heap), `components_per_gib` (1 GiB ÷ heap bytes), `resident_per_idle_component` and
-//!   `components_per_gib_resident`. Target (heap) ≤ 1.2× floor.
+//!   `components_per_gib_resident`. Target (heap) ≤ 1.2× floor. A second round,
+//!   `memory_per_used_component` (heap), reads the same after each component answered one
+//!   message (`airssys`: an ask of 16 bytes to `echo`, reply checked; `floor`: one typed
+//!   `call_handle` with the same bytes): an airssys mailbox allocates its queue (about 1.3 KiB)
+//!   on the first message, which the first round does not show. Same target.
 //!
 //! The counting allocator wraps every allocation of this binary (one atomic add per allocation
 //! and free), for both contestants alike; it is needed by the memory measure, which lives in the
@@ -418,7 +422,14 @@ fn reading() -> (usize, usize) {
     (heap_bytes(), resident_bytes())
 }
 
-async fn airssys_idle(template: &ComponentTemplate, n: usize, round: &str) -> Footprint {
+/// `n` idle components; `used`: each was asked once (`echo` of 16 bytes, reply checked) before
+/// the reading, so its mailbox queue is open.
+async fn airssys_idle(
+    template: &ComponentTemplate,
+    n: usize,
+    round: &str,
+    used: bool,
+) -> Footprint {
     let system = ActorSystem::new();
     // The system's per-message-type broker is created by the first spawn: a one-time cost.
     let first = ComponentSpec::new(format!("{round}-first").as_str(), template.clone())
@@ -434,6 +445,13 @@ async fn airssys_idle(template: &ComponentTemplate, n: usize, round: &str) -> Fo
         let spec = ComponentSpec::new(id.as_str(), template.clone());
         actors.push(spec.spawn(&system).await.unwrap());
     }
+    if used {
+        for a in &actors {
+            let msg = ComponentMessage::deliver("bench", [7_u8; 16].to_vec());
+            let reply = a.ask(msg, Duration::from_secs(10)).await.unwrap().unwrap();
+            assert_eq!(reply.as_deref(), Some(&[7_u8; 16][..]));
+        }
+    }
     settle().await;
     let after = reading();
     airssys_stop(&actors).await;
@@ -442,12 +460,25 @@ async fn airssys_idle(template: &ComponentTemplate, n: usize, round: &str) -> Fo
     footprint(before, after, n)
 }
 
-async fn floor_idle(engine: &Engine, pre: &raw::ComponentPre<FloorState>, n: usize) -> Footprint {
+/// `n` raw instances; `used`: each made one typed `handle` call (the same 16 bytes) first.
+async fn floor_idle(
+    engine: &Engine,
+    pre: &raw::ComponentPre<FloorState>,
+    n: usize,
+    used: bool,
+) -> Footprint {
     let mut instances = Vec::with_capacity(n);
     settle().await;
     let before = reading();
     for _ in 0..n {
         instances.push(floor_instantiate(engine, pre).await);
+    }
+    if used {
+        let msg = envelope(&[7_u8; 16]);
+        for inst in &mut instances {
+            let reply = floor_handle(inst, &msg).await.unwrap().unwrap();
+            assert_eq!(reply.as_deref(), Some(&[7_u8; 16][..]));
+        }
     }
     settle().await;
     let after = reading();
@@ -456,12 +487,14 @@ async fn floor_idle(engine: &Engine, pre: &raw::ComponentPre<FloorState>, n: usi
 }
 
 fn memory_per_idle_component(rt: &Runtime, g: &Guests) {
-    let (airssys, floor) = rt.block_on(async {
-        airssys_idle(&g.airssys_echo, IDLE_WARM_UP, "warm").await;
-        floor_idle(&g.floor.engine, &g.floor_echo, IDLE_WARM_UP).await;
+    let (airssys, floor, airssys_used, floor_used) = rt.block_on(async {
+        airssys_idle(&g.airssys_echo, IDLE_WARM_UP, "warm", true).await;
+        floor_idle(&g.floor.engine, &g.floor_echo, IDLE_WARM_UP, true).await;
         (
-            airssys_idle(&g.airssys_echo, IDLE, "idle").await,
-            floor_idle(&g.floor.engine, &g.floor_echo, IDLE).await,
+            airssys_idle(&g.airssys_echo, IDLE, "idle", false).await,
+            floor_idle(&g.floor.engine, &g.floor_echo, IDLE, false).await,
+            airssys_idle(&g.airssys_echo, IDLE, "used", true).await,
+            floor_idle(&g.floor.engine, &g.floor_echo, IDLE, true).await,
         )
     });
 
@@ -484,6 +517,14 @@ fn memory_per_idle_component(rt: &Runtime, g: &Guests) {
     let ratio = airssys.heap as f64 / floor.heap.max(1) as f64;
     let verdict = if ratio <= 1.2 { "met" } else { "MISSED" };
     println!("target: airssys heap ≤ 1.2× floor: {ratio:.2}× — {verdict}");
+    println!("memory_per_used_component ({IDLE} components each, after one message and reply)");
+    for (name, f) in [("airssys", airssys_used), ("floor", floor_used)] {
+        println!(
+            "{name:<10} {:>14} {:>10.2}",
+            f.heap,
+            f.heap as f64 / floor_used.heap.max(1) as f64,
+        );
+    }
 
     let row = |measure: &str, unit: &str, a: f64, f: f64| {
         serde_json::json!({
@@ -501,6 +542,12 @@ fn memory_per_idle_component(rt: &Runtime, g: &Guests) {
             "bytes",
             airssys.heap as f64,
             floor.heap as f64
+        ),
+        row(
+            "memory_per_used_component",
+            "bytes",
+            airssys_used.heap as f64,
+            floor_used.heap as f64
         ),
         row(
             "components_per_gib",

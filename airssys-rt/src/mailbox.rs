@@ -271,6 +271,9 @@ pub(crate) struct MailboxReceiver<M: Message> {
     rx: Option<Rx<M>>,
     owner: ActorRef<M>,
     pub(crate) in_flight: bool,
+    /// The owner's signal lane holds the waker of the task now running the actor (see
+    /// `runner::run_actor`).
+    pub(crate) lane_armed: bool,
 }
 
 /// A mailbox's sending half, with no channel yet (see [`MailboxSender`]).
@@ -289,6 +292,7 @@ impl<M: Message> MailboxReceiver<M> {
             rx: None,
             owner,
             in_flight: false,
+            lane_armed: false,
         }
     }
 

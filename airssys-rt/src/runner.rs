@@ -68,21 +68,33 @@ pub(crate) async fn run_actor<A: Actor, B: MessageBroker<A::Message>>(
     // then holds only the hot path (poll the lane and mailbox, handle one). Nothing else is kept
     // across the wait (the lane and the observer are read through `ctx`): every byte of this
     // future is in every idle actor's task.
+    //
+    // The lane's waker is registered once, not each time the actor goes idle: this loop runs in
+    // one task for its whole life, only this loop takes the lane's bits, and a signal takes the
+    // waker only when it raises bits, which the loop then sees (and registers again). A new run
+    // (a restart, on a new task) registers afresh.
+    inst.rx.lane_armed = false;
     let reason = loop {
         let next = poll_fn(|cx| {
             let lane = inst.ctx.myself().lane();
             let bits = lane.take();
             if bits != 0 {
+                inst.rx.lane_armed = false;
                 return Poll::Ready(Next::Signal(bits));
             }
             match inst.rx.poll_recv(cx) {
                 Poll::Ready(Some(env)) => Poll::Ready(Next::Msg(env)),
                 Poll::Ready(None) => Poll::Ready(Next::Closed),
+                Poll::Pending if inst.rx.lane_armed => Poll::Pending,
                 Poll::Pending => {
                     lane.register(cx.waker());
+                    inst.rx.lane_armed = true;
                     match lane.take() {
                         0 => Poll::Pending,
-                        bits => Poll::Ready(Next::Signal(bits)),
+                        bits => {
+                            inst.rx.lane_armed = false;
+                            Poll::Ready(Next::Signal(bits))
+                        }
                     }
                 }
             }

@@ -101,9 +101,21 @@ pub enum CapabilityError {
 /// assert!(caps.check_request("logger").is_denied());
 /// # Ok::<(), airssys_wasm_security::CapabilityError>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct CapabilitySet {
     inner: Arc<Grants>,
+}
+
+/// The grants of every deny-all set: one allocation per process, not one per component.
+static NOTHING: std::sync::LazyLock<Arc<Grants>> = std::sync::LazyLock::new(Arc::default);
+
+impl Default for CapabilitySet {
+    /// A set that denies everything (the same as [`CapabilitySet::deny_all`]).
+    fn default() -> Self {
+        Self {
+            inner: Arc::clone(&NOTHING),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -116,13 +128,24 @@ struct Grants {
     subscribe: Vec<TopicPattern>,
 }
 
+impl Grants {
+    fn is_empty(&self) -> bool {
+        self.files.is_empty()
+            && self.network.is_empty()
+            && self.send.is_empty()
+            && self.request.is_empty()
+            && self.publish.is_empty()
+            && self.subscribe.is_empty()
+    }
+}
+
 impl CapabilitySet {
     /// Starts an empty builder: nothing is granted until a builder method grants it.
     pub fn builder() -> CapabilitySetBuilder {
         CapabilitySetBuilder::default()
     }
 
-    /// Returns a set that denies everything.
+    /// Returns a set that denies everything. Every deny-all set shares one allocation.
     #[must_use]
     pub fn deny_all() -> Self {
         Self::default()
@@ -131,13 +154,7 @@ impl CapabilitySet {
     /// Returns `true` when the set grants nothing at all.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        let g = &*self.inner;
-        g.files.is_empty()
-            && g.network.is_empty()
-            && g.send.is_empty()
-            && g.request.is_empty()
-            && g.publish.is_empty()
-            && g.subscribe.is_empty()
+        self.inner.is_empty()
     }
 
     /// Checks a file operation lexically, without touching the disk and without allocating.
@@ -370,6 +387,7 @@ impl CapabilitySetBuilder {
     pub fn build(self) -> Result<CapabilitySet, CapabilityError> {
         match self.error {
             Some(e) => Err(e),
+            None if self.grants.is_empty() => Ok(CapabilitySet::deny_all()),
             None => Ok(CapabilitySet {
                 inner: Arc::new(self.grants),
             }),
@@ -380,6 +398,25 @@ impl CapabilitySetBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deny_all_sets_share_one_allocation() {
+        let a = CapabilitySet::deny_all();
+        let b = CapabilitySet::default();
+        let c = CapabilitySet::builder()
+            .build()
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(Arc::ptr_eq(&a.inner, &b.inner));
+        assert!(Arc::ptr_eq(&a.inner, &c.inner));
+        assert!(c.is_empty());
+        let granted = CapabilitySet::builder()
+            .send_to("logger")
+            .build()
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(!Arc::ptr_eq(&a.inner, &granted.inner));
+        assert!(granted.check_send("logger").is_allowed());
+        assert!(a.check_send("logger").is_denied());
+    }
 
     #[test]
     fn an_empty_set_denies_everything() {

@@ -228,22 +228,27 @@ impl<M: Message> ActorRef<M> {
     }
 
     async fn ask_inner(&self, msg: M, timeout: Duration) -> Result<M::Reply, AskError<M>> {
-        let (tx, rx) = crate::reply::channel();
+        // The reply slot holds this poll's waker from the start, so the first wait skips looking
+        // at it (see `AskTimers::wait_registered`).
+        let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+        let (tx, rx) = crate::reply::channel_for(waker);
         let env = Envelope {
             msg,
             reply: Some(tx),
         };
         // Read here only when the mailbox is full; the ask timers read the clock only while asks
         // are sparse (see `ask_timer.rs`).
-        let remaining = match self.inner.tx.try_push(env) {
-            TryPush::Pushed => timeout,
+        let timers = self.inner.dead_letters.ask_timers();
+        let wait = match self.inner.tx.try_push(env) {
+            TryPush::Pushed => timers.wait_registered(rx, timeout),
             TryPush::Closed(env) => return Err(AskError::Send(SendError::Stopped(env.msg))),
             TryPush::Full(env) => match self.inner.policy {
                 MailboxPolicy::Block => {
                     let started = tokio::time::Instant::now();
                     let deadline = crate::time::deadline_after(started, timeout);
                     match tokio::time::timeout_at(deadline, self.inner.tx.push(env)).await {
-                        Ok(Ok(())) => timeout.saturating_sub(started.elapsed()),
+                        // Polled again meanwhile (perhaps by another task): look at the slot.
+                        Ok(Ok(())) => timers.wait(rx, timeout.saturating_sub(started.elapsed())),
                         Ok(Err(env)) => return Err(AskError::Send(SendError::Stopped(env.msg))),
                         Err(_) => return Err(AskError::Timeout),
                     }
@@ -252,13 +257,7 @@ impl<M: Message> ActorRef<M> {
             },
         };
         // The system's ask timers, not a tokio timer per ask (see `ask_timer.rs`).
-        match self
-            .inner
-            .dead_letters
-            .ask_timers()
-            .wait(rx, remaining)
-            .await
-        {
+        match wait.await {
             Ok(Ok(reply)) => Ok(reply),
             Ok(Err(_)) => Err(AskError::NoReply),
             Err(_) => Err(AskError::Timeout),

@@ -187,7 +187,22 @@ impl AskTimers {
             timers: self,
             clock: Clock::Undecided,
             force_table: false,
+            fresh: false,
         }
+    }
+
+    /// As [`wait`](Self::wait), for a reply slot made (with `reply::channel_for`) in the very poll
+    /// that will first poll this future, holding that poll's waker: that first poll then skips
+    /// looking at the slot (a lock). A reply that came in between woke the waker, so the future
+    /// is polled again and sees it.
+    pub(crate) fn wait_registered<R>(
+        &self,
+        reply: ReplyRx<R>,
+        timeout: Duration,
+    ) -> ReplyWithin<'_, R> {
+        let mut wait = self.wait(reply, timeout);
+        wait.fresh = true;
+        wait
     }
 
     /// As [`wait`](Self::wait), always through the table (for the tests).
@@ -199,6 +214,7 @@ impl AskTimers {
             timers: self,
             clock: Clock::Undecided,
             force_table: true,
+            fresh: false,
         }
     }
 
@@ -426,6 +442,8 @@ pub(crate) struct ReplyWithin<'a, R> {
     clock: Clock,
     /// Tests force the table on a current-thread runtime (paused time needs one).
     force_table: bool,
+    /// The slot holds the waker of the first poll, made in it (see `wait_registered`).
+    fresh: bool,
 }
 
 impl<R> Future for ReplyWithin<'_, R> {
@@ -433,7 +451,9 @@ impl<R> Future for ReplyWithin<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Poll::Ready(reply) = Pin::new(&mut this.reply).poll(cx) {
+        if !std::mem::take(&mut this.fresh)
+            && let Poll::Ready(reply) = Pin::new(&mut this.reply).poll(cx)
+        {
             this.finish();
             return Poll::Ready(Ok(reply));
         }
@@ -738,6 +758,32 @@ mod tests {
         assert!(matches!(out.0, Err(Elapsed)));
         assert!(out.1 >= Duration::from_millis(200), "early: {:?}", out.1);
         assert!(!timers.shared.alive.load(Ordering::Acquire));
+    }
+
+    /// `wait_registered` skips looking at the slot on its first poll: a reply that came before
+    /// it must still be received, through the waker the slot was made with.
+    #[tokio::test]
+    async fn a_reply_sent_before_a_registered_wait_is_polled_is_received() {
+        // In a task of its own, so that nothing but the reply can wake it.
+        let waiting = tokio::spawn(async move {
+            let timers = AskTimers::default();
+            let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            let (tx, rx) = reply::channel_for::<u32>(waker);
+            assert!(tx.send(5).is_ok());
+            timers
+                .wait_registered(rx, Duration::from_secs(60))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        });
+        for _ in 0..500 {
+            if waiting.is_finished() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(waiting.is_finished(), "the reply was missed");
+        assert_eq!(waiting.await.ok().flatten(), Some(5));
     }
 
     #[tokio::test]

@@ -32,11 +32,22 @@ impl<R> Shared<R> {
 }
 
 /// Creates a reply slot.
+#[cfg(test)]
 pub(crate) fn channel<R>() -> (ReplyTx<R>, ReplyRx<R>) {
+    channel_with(None)
+}
+
+/// Creates a reply slot that already holds the receiver's waker, so that its first poll can be
+/// skipped (see `ask_timer::AskTimers::wait_registered`).
+pub(crate) fn channel_for<R>(waker: Waker) -> (ReplyTx<R>, ReplyRx<R>) {
+    channel_with(Some(waker))
+}
+
+fn channel_with<R>(waker: Option<Waker>) -> (ReplyTx<R>, ReplyRx<R>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             value: None,
-            waker: None,
+            waker,
             closed: false,
             abandoned: false,
         }),

@@ -95,6 +95,16 @@ pub(crate) enum TopLevel {
     Supervisor(Box<SupervisorHandle>),
 }
 
+impl TopLevel {
+    /// A root supervisor that has stopped and waits for its watcher to remove it.
+    pub(crate) fn is_stopped(&self) -> bool {
+        match self {
+            Self::Actor { .. } => false,
+            Self::Supervisor(handle) => !handle.supervisor_ref().is_running(),
+        }
+    }
+}
+
 impl fmt::Debug for ActorSystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActorSystem")
@@ -448,7 +458,9 @@ impl ActorSystem {
     /// counted separately).
     #[must_use]
     pub fn top_level_count(&self) -> usize {
-        self.inner.top.len()
+        // A root supervisor that stopped leaves the table a moment later (its watcher task
+        // removes it); it is not running, so it is not counted meanwhile.
+        self.inner.top.iter().filter(|e| !e.is_stopped()).count()
     }
 
     /// `true` once [`shutdown`](Self::shutdown) has begun.

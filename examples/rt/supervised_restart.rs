@@ -362,9 +362,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "the name `worker` is released",
     )?;
     check(!worker.is_alive(), "the worker's mailbox is closed")?;
+    let tracked = system.top_level_count();
+    check(tracked == 0, "the stopped tree is no longer counted")?;
     println!(
-        "  top-level entries the system still tracks: {} (the stopped tree, until shutdown)",
-        system.top_level_count()
+        "  top-level entries the system still tracks: {tracked} (a root supervisor that gave up is not counted)"
     );
     match worker.tell(Job::Work(13)).await {
         Err(SendError::Stopped(job)) => {

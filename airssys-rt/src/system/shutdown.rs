@@ -52,7 +52,8 @@ pub struct ShutdownReport {
     pub dead_lettered: u64,
     /// Actors and supervisors that did not stop in time and were killed.
     pub timed_out: Vec<String>,
-    /// Top-level actors and supervisors stopped.
+    /// Top-level actors and supervisors the shutdown stopped (a root supervisor that had
+    /// already stopped is not counted).
     pub stopped: usize,
     /// How long the shutdown took.
     pub elapsed: Duration,
@@ -83,7 +84,11 @@ impl ActorSystem {
             let Some((_, entry)) = self.inner.top.remove(&id) else {
                 continue;
             };
-            stopped += 1;
+            // A root supervisor that already stopped (its watcher has not removed it yet) is
+            // finalized but not counted: the report counts what the shutdown stopped.
+            if !entry.is_stopped() {
+                stopped += 1;
+            }
             let now = Instant::now();
             // Leave a tenth of the per-actor budget for post_stop.
             let drain_until = deadline

@@ -125,3 +125,31 @@ async fn actors_and_supervisors_stop_in_reverse_start_order() {
         ]
     );
 }
+
+/// A root supervisor that was stopped leaves the top-level table through a watcher task, a
+/// moment later. Meanwhile it is neither counted by `top_level_count` nor reported as stopped
+/// by a shutdown: both count only what is running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_root_supervisor_is_not_counted_while_it_leaves_the_table() {
+    for _ in 0..200 {
+        let system = ActorSystem::new();
+        let a = Shared::new("a");
+        let b = Shared::new("b");
+        system.spawn(Probe::new(&a)).await.unwrap();
+        let sup = system
+            .start_supervisor(
+                SupervisorNode::builder("sup")
+                    .child(ChildSpec::actor("b", Probe::factory(&b)))
+                    .build(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(system.top_level_count(), 2);
+        sup.stop().await;
+        // No yield in between: the watcher may or may not have run.
+        assert_eq!(system.top_level_count(), 1);
+        let report = system.shutdown().await;
+        assert_eq!(report.stopped, 1);
+        assert_eq!(system.top_level_count(), 0);
+    }
+}

@@ -7,8 +7,9 @@
 //! 3. `cargo test --workspace` (unit, integration and doc tests), with
 //!    [`guests::GUEST_DIR_ENV`] naming the directory of the built components;
 //! 4. build and run every example in [`EXAMPLES`] with a timeout (and [`guests::GUEST_DIR_ENV`]
-//!    set too, for the examples that run components); each must exit 0 and print the line
-//!    `<example name>: OK`.
+//!    set too, for the examples that run components); each must exit 0, print the line
+//!    `<example name>: OK`, and print every line its section of `examples/README.md` shows (see
+//!    [`example_output`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use crate::{guests, util};
 use anyhow::{Context, Result, bail};
+
+mod example_output;
 
 /// A runnable example and the package that declares it.
 pub(crate) struct Example {
@@ -98,6 +101,9 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
         }
     }
     util::run_step("build examples", &mut util::cargo(&build))?;
+    let readme_path = root.join("examples").join("README.md");
+    let readme = std::fs::read_to_string(&readme_path)
+        .with_context(|| format!("reading {}", readme_path.display()))?;
     for ex in EXAMPLES {
         let step = format!("example {}", ex.name);
         let mut cmd = util::cargo(&["run", "--quiet", "-p", ex.package, "--example", ex.name]);
@@ -105,7 +111,9 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
             cmd.env(guests::GUEST_DIR_ENV, dir);
         }
         println!("==> {step}: {}", util::display(&cmd));
-        run_checked(&mut cmd, ex.name, EXAMPLE_TIMEOUT)
+        let printed = run_checked(&mut cmd, ex.name, EXAMPLE_TIMEOUT)
+            .with_context(|| format!("step `{step}` failed"))?;
+        check_shown_output(&readme, ex.name, &printed)
             .with_context(|| format!("step `{step}` failed"))?;
     }
     println!(
@@ -115,9 +123,32 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Checks the output `examples/README.md` shows for `name` against what it printed (see
+/// [`example_output`]).
+fn check_shown_output(readme: &str, name: &str, printed: &[String]) -> Result<()> {
+    let Some(shown) = example_output::shown_lines(readme, name) else {
+        bail!("examples/README.md has no section ## `{name}` with a `text` block of its output");
+    };
+    let missing = example_output::missing(&shown, printed);
+    if !missing.is_empty() {
+        bail!(
+            "examples/README.md shows {} line(s) of `{name}`'s output that it did not print \
+             (update the README or the example):\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
+    }
+    println!(
+        "    examples/README.md: the {} lines shown for `{name}` were printed",
+        shown.len()
+    );
+    Ok(())
+}
+
 /// Runs `cmd` with no stdin, streaming its output; succeeds when it exits 0 within `timeout`
-/// and printed the line `<name>: OK`. The child is killed when the timeout passes.
-fn run_checked(cmd: &mut Command, name: &str, timeout: Duration) -> Result<()> {
+/// and printed the line `<name>: OK`, and returns what it printed. The child is killed when the
+/// timeout passes.
+fn run_checked(cmd: &mut Command, name: &str, timeout: Duration) -> Result<Vec<String>> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -130,12 +161,14 @@ fn run_checked(cmd: &mut Command, name: &str, timeout: Duration) -> Result<()> {
     let expected = format!("{name}: OK");
     let reader = std::thread::spawn(move || {
         let mut seen = false;
+        let mut printed = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             println!("{line}");
             seen |= line.trim() == expected;
+            printed.push(line);
         }
-        seen
+        (seen, printed)
     });
     let deadline = Instant::now() + timeout;
     let status = loop {
@@ -153,7 +186,7 @@ fn run_checked(cmd: &mut Command, name: &str, timeout: Duration) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let printed_ok = reader
+    let (printed_ok, printed) = reader
         .join()
         .map_err(|_| anyhow::anyhow!("output reader thread panicked"))?;
     if !status.success() {
@@ -162,7 +195,7 @@ fn run_checked(cmd: &mut Command, name: &str, timeout: Duration) -> Result<()> {
     if !printed_ok {
         bail!("`{name}` exited 0 but did not print the line `{name}: OK`");
     }
-    Ok(())
+    Ok(printed)
 }
 
 /// Marker for [`ensure_wasm_target`]: guest components exist.

@@ -134,6 +134,7 @@ impl ComponentObserver for MetricsBridge {
             ComponentEvent::InstanceFailed { kind, .. } => {
                 self.0.component_failed(FailureKind::as_str(*kind));
             }
+            ComponentEvent::GuestError { .. } => self.0.guest_error(),
             ComponentEvent::Upgraded { success, .. } => self.0.upgrade(*success),
             _ => {}
         }

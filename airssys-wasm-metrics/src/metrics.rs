@@ -94,6 +94,7 @@ struct Inner {
     components: Gauge,
     denials: Family<Label, Counter>,
     failures: Family<Label, Counter>,
+    guest_errors: Counter,
     upgrades: Family<Label, Counter>,
     ingress: Family<Label, Histogram>,
 }
@@ -137,6 +138,7 @@ impl Metrics {
         let components = Gauge::default();
         let denials = Family::<Label, Counter>::default();
         let failures = Family::<Label, Counter>::default();
+        let guest_errors = Counter::default();
         let upgrades = Family::<Label, Counter>::default();
         let ingress = Family::<Label, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
@@ -201,6 +203,11 @@ impl Metrics {
             failures.clone(),
         );
         wasm.register(
+            "guest_errors",
+            "Messages a component's handle answered with an error value (handled; no restart)",
+            guest_errors.clone(),
+        );
+        wasm.register(
             "upgrades",
             "Hot upgrades, by outcome (upgraded, rolled_back)",
             upgrades.clone(),
@@ -253,6 +260,7 @@ impl Metrics {
                 components,
                 denials,
                 failures,
+                guest_errors,
                 upgrades,
                 ingress,
             }),
@@ -289,6 +297,11 @@ impl Metrics {
     /// A component instance was killed; `kind` is `trap`, `deadline`, `memory` or `fuel`.
     pub fn component_failed(&self, kind: &'static str) {
         self.inner.failures.get_or_create(&[("kind", kind)]).inc();
+    }
+
+    /// A component's `handle` answered a message with an error value.
+    pub fn guest_error(&self) {
+        self.inner.guest_errors.inc();
     }
 
     /// A hot upgrade finished.

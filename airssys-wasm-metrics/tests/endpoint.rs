@@ -159,7 +159,20 @@ fn component_metrics_have_bounded_labels() {
     m.component_stopped();
     m.capability_denied("net.connect");
     m.upgrade(false);
+    let fresh = m.encode();
+    assert_eq!(
+        sample(&fresh, "airssys_wasm_guest_errors_total"),
+        Some(0.0),
+        "{fresh}"
+    );
+    m.guest_error();
+    m.guest_error();
     let text = m.encode();
+    assert_eq!(
+        sample(&text, "airssys_wasm_guest_errors_total"),
+        Some(2.0),
+        "{text}"
+    );
     assert_eq!(
         sample(&text, "airssys_wasm_components"),
         Some(0.0),

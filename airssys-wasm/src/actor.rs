@@ -547,6 +547,9 @@ impl ComponentActor {
                 Ok(())
             }
             Ok(Err(text)) => {
+                let host = inst.store.data();
+                host.observer
+                    .emit(&ComponentEvent::GuestError { id: &host.id });
                 ctx.reply(Err(ComponentError::Guest(text)));
                 Ok(())
             }

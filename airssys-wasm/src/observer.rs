@@ -2,7 +2,8 @@
 //!
 //! The runtime's [`RuntimeObserver`](airssys_rt::RuntimeObserver) sees actors and messages;
 //! this hook sees what only the component layer knows: instances coming and going, capability
-//! denials, the kind of failure that killed an instance, and upgrades. It is installed on the
+//! denials, the kind of failure that killed an instance, error values returned by guests, and
+//! upgrades. It is installed on the
 //! engine ([`WasmEngine::with_observer`](crate::WasmEngine::with_observer)) and shared by every
 //! component of that engine.
 
@@ -77,6 +78,12 @@ pub enum ComponentEvent<'a> {
         id: &'a ComponentId,
         /// How.
         kind: FailureKind,
+    },
+    /// The component's `handle` answered a message with an error value. The message was
+    /// handled (the runtime counts it `ok`): the instance keeps running and nothing restarts.
+    GuestError {
+        /// The component.
+        id: &'a ComponentId,
     },
     /// A hot upgrade finished.
     Upgraded {

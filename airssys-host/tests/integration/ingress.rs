@@ -53,10 +53,27 @@ async fn metrics_parse_as_openmetrics_and_counters_move_as_messages_flow() {
         post(&c, host.url("/components/flaky"), "crash").await.0,
         500
     );
+    // An error value from the guest: handled (counted ok by the runtime), no restart.
+    assert_eq!(
+        post(&c, host.url("/components/counter"), "frobnicate")
+            .await
+            .0,
+        422
+    );
     let after = scrape(&c, &host).await;
     assert_eq!(
+        sample(&before, "airssys_wasm_guest_errors_total"),
+        0.0,
+        "{before}"
+    );
+    assert_eq!(
+        sample(&after, "airssys_wasm_guest_errors_total"),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
         sample(&after, "airssys_rt_messages_total{outcome=\"ok\"}") - handled_before,
-        10.0,
+        11.0,
         "{after}"
     );
     assert_eq!(

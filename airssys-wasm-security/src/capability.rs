@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use self::network::{HostPattern, NetworkGrant, PortRange};
-pub use self::path::{FileAccess, FileGrant, FilePermission};
+pub use self::path::{FileAccess, FileGrant, FilePermission, FileTarget};
 use crate::pattern::{NamePattern, TopicPattern};
 use crate::{CapabilitySpec, Decision, DenyReason, FileSpec};
 
@@ -182,12 +182,24 @@ impl CapabilitySet {
     /// declared path if the directory did not exist then). This allocates and performs system
     /// calls.
     ///
-    /// A check followed by an open is still a race against a process that swaps a directory
-    /// for a symlink in between; hosts that share writable directories with untrusted parties
-    /// should also open files relative to preopened directory handles (see
-    /// [`preopens`](Self::preopens)).
+    /// A check followed by an open by path is still a race against a process that swaps a
+    /// directory for a symlink in between: use [`file_target`](Self::file_target) and open the
+    /// file beneath a handle on the granting directory instead.
     pub fn check_file_resolved(&self, path: &Path, access: FileAccess) -> Decision {
         path::check_resolved(&self.inner.files, path, access)
+    }
+
+    /// As [`check_file_resolved`](Self::check_file_resolved), and, when allowed, where to open
+    /// the file: the granting directory and the path beneath it. A host that opens the
+    /// directory and then the relative path with a resolver that cannot leave it (`openat2`
+    /// with `RESOLVE_BENEATH`, as `cap-std` does) closes the check-then-open race: a directory
+    /// swapped for a symlink after the check cannot lead outside the grant.
+    ///
+    /// # Errors
+    ///
+    /// Why the operation is denied, as in the [`Decision`] of `check_file_resolved`.
+    pub fn file_target(&self, path: &Path, access: FileAccess) -> Result<FileTarget, DenyReason> {
+        path::resolve_target(&self.inner.files, path, access)
     }
 
     /// Checks an outbound connection to `host:port`.

@@ -13,7 +13,7 @@ pub use crate::audit::{
 };
 pub use crate::capability::{
     CapabilityError, CapabilitySet, CapabilitySetBuilder, FileAccess, FileGrant, FilePermission,
-    HostPattern, NetworkGrant, PortRange,
+    FileTarget, HostPattern, NetworkGrant, PortRange,
 };
 pub use crate::decision::{Decision, DenyReason};
 pub use crate::manifest::{

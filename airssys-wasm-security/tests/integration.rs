@@ -7,4 +7,5 @@ mod integration {
     mod handles;
     mod manifest;
     mod properties;
+    mod targets;
 }

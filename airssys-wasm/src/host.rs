@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use airssys_rt::SendError;
-use airssys_wasm_security::{AuditLog, CapabilitySet, Decision, FileAccess, Operation};
+use airssys_wasm_security::{
+    AuditLog, CapabilitySet, Decision, DenyReason, FileAccess, FileTarget, Operation,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
@@ -169,23 +171,26 @@ impl HostState {
         target: &str,
     ) -> Result<(), HostError> {
         match decision {
-            Decision::Denied { reason } => {
-                let reason = reason.to_string();
-                let operation = operation.as_str();
-                tracing::warn!(component = %self.id, operation, target, %reason, "capability denied");
-                self.observer.emit(&ComponentEvent::CapabilityDenied {
-                    id: &self.id,
-                    operation,
-                });
-                if let Some(audit) = &self.audit
-                    && let Err(e) = audit.denied(self.id.as_str(), operation, target, &reason)
-                {
-                    tracing::error!(component = %self.id, error = %e, "audit log write failed");
-                }
-                Err(HostError::Denied(reason))
-            }
+            Decision::Denied { reason } => Err(self.deny(&reason, operation, target)),
             _ => Ok(()),
         }
+    }
+
+    /// Logs, reports and audits a denial; the error the guest gets.
+    fn deny(&self, reason: &DenyReason, operation: Operation, target: &str) -> HostError {
+        let reason = reason.to_string();
+        let operation = operation.as_str();
+        tracing::warn!(component = %self.id, operation, target, %reason, "capability denied");
+        self.observer.emit(&ComponentEvent::CapabilityDenied {
+            id: &self.id,
+            operation,
+        });
+        if let Some(audit) = &self.audit
+            && let Err(e) = audit.denied(self.id.as_str(), operation, target, &reason)
+        {
+            tracing::error!(component = %self.id, error = %e, "audit log write failed");
+        }
+        HostError::Denied(reason)
     }
 }
 
@@ -207,6 +212,26 @@ fn send_error<M>(e: SendError<M>) -> HostError {
         SendError::NotFound(_) => HostError::NotFound("no such component".into()),
         _ => HostError::Stopped,
     }
+}
+
+/// Reads (up to one byte past the limit) a granted file, opened beneath a handle on its
+/// granting directory: a path that leads outside it, through a directory swapped for a symlink
+/// after the capability check, fails instead of being followed (`cap-std` resolves beneath the
+/// directory, with `openat2(RESOLVE_BENEATH)` where the kernel has it).
+fn read_beneath(target: &FileTarget) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let dir = cap_std::fs::Dir::open_ambient_dir(target.root(), cap_std::ambient_authority())?;
+    let file = dir.open(target.relative())?.into_std();
+    let mut data = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// Writes a granted file (created or truncated) beneath a handle on its granting directory, as
+/// [`read_beneath`] reads.
+fn write_beneath(target: &FileTarget, data: &[u8]) -> std::io::Result<()> {
+    let dir = cap_std::fs::Dir::open_ambient_dir(target.root(), cap_std::ambient_authority())?;
+    dir.write(target.relative(), data)
 }
 
 fn io_error(e: &std::io::Error) -> HostError {
@@ -289,24 +314,18 @@ impl host::Host for HostState {
     }
 
     async fn read_file(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
-        let decision = self
-            .caps
-            .check_file_resolved(Path::new(&path), FileAccess::Read);
-        if let Err(e) = self.permit(decision, Operation::FileRead, &path) {
-            return Ok(Err(e));
-        }
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(io_error(&e))),
+        let target = match self.caps.file_target(Path::new(&path), FileAccess::Read) {
+            Ok(target) => target,
+            Err(reason) => return Ok(Err(self.deny(&reason, Operation::FileRead, &path))),
         };
-        let mut data = Vec::new();
         Ok(
-            match file.take(MAX_FILE_BYTES + 1).read_to_end(&mut data).await {
-                Ok(_) if data.len() as u64 > MAX_FILE_BYTES => Err(HostError::Invalid(format!(
-                    "file larger than {MAX_FILE_BYTES} bytes"
-                ))),
-                Ok(_) => Ok(data),
-                Err(e) => Err(io_error(&e)),
+            match tokio::task::spawn_blocking(move || read_beneath(&target)).await {
+                Ok(Ok(data)) if data.len() as u64 > MAX_FILE_BYTES => Err(HostError::Invalid(
+                    format!("file larger than {MAX_FILE_BYTES} bytes"),
+                )),
+                Ok(Ok(data)) => Ok(data),
+                Ok(Err(e)) => Err(io_error(&e)),
+                Err(e) => Err(HostError::Failed(format!("file read did not finish: {e}"))),
             },
         )
     }
@@ -316,15 +335,16 @@ impl host::Host for HostState {
         path: String,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<(), HostError>> {
-        let decision = self
-            .caps
-            .check_file_resolved(Path::new(&path), FileAccess::Write);
-        if let Err(e) = self.permit(decision, Operation::FileWrite, &path) {
-            return Ok(Err(e));
-        }
-        Ok(tokio::fs::write(&path, data)
-            .await
-            .map_err(|e| io_error(&e)))
+        let target = match self.caps.file_target(Path::new(&path), FileAccess::Write) {
+            Ok(target) => target,
+            Err(reason) => return Ok(Err(self.deny(&reason, Operation::FileWrite, &path))),
+        };
+        Ok(
+            match tokio::task::spawn_blocking(move || write_beneath(&target, &data)).await {
+                Ok(result) => result.map_err(|e| io_error(&e)),
+                Err(e) => Err(HostError::Failed(format!("file write did not finish: {e}"))),
+            },
+        )
     }
 
     async fn net_exchange(
@@ -359,5 +379,87 @@ impl host::Host for HostState {
             Ok(Err(e)) => Err(io_error(&e)),
             Err(_) => Err(HostError::Timeout),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// `root/grant/sub/a.txt` and `root/outside/a.txt`; the set grants `root/grant` read-write.
+    fn tree() -> (tempfile::TempDir, PathBuf, CapabilitySet) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("temp dir: {e}"));
+        let root = std::fs::canonicalize(dir.path()).unwrap_or_else(|e| unreachable!("{e}"));
+        for d in ["grant/sub", "outside"] {
+            std::fs::create_dir_all(root.join(d)).unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        std::fs::write(root.join("grant/sub/a.txt"), b"inside")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        std::fs::write(root.join("outside/a.txt"), b"secret")
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let caps = CapabilitySet::builder()
+            .read_write_dir(root.join("grant"))
+            .build()
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        (dir, root, caps)
+    }
+
+    /// Swaps `grant/sub` for a symlink to `outside`, as a hostile process sharing the directory
+    /// could between the capability check and the open.
+    #[cfg(unix)]
+    fn swap_for_symlink(root: &Path) {
+        std::fs::remove_dir_all(root.join("grant/sub")).unwrap_or_else(|e| unreachable!("{e}"));
+        std::os::unix::fs::symlink(root.join("outside"), root.join("grant/sub"))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+    }
+
+    #[test]
+    fn a_granted_file_is_read_and_written_beneath_its_directory() {
+        let (_dir, root, caps) = tree();
+        let target = caps
+            .file_target(&root.join("grant/sub/a.txt"), FileAccess::Read)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(read_beneath(&target).ok().as_deref(), Some(&b"inside"[..]));
+        let target = caps
+            .file_target(&root.join("grant/sub/new.txt"), FileAccess::Write)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(write_beneath(&target, b"new").is_ok());
+        assert_eq!(
+            std::fs::read(root.join("grant/sub/new.txt"))
+                .ok()
+                .as_deref(),
+            Some(&b"new"[..])
+        );
+    }
+
+    /// The check-then-open race: the check passed for `grant/sub/a.txt`, then `sub` became a
+    /// symlink to `outside`. Opening beneath the grant refuses to follow it out.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_swapped_for_a_symlink_after_the_check_does_not_lead_outside() {
+        let (_dir, root, caps) = tree();
+        let read = caps
+            .file_target(&root.join("grant/sub/a.txt"), FileAccess::Read)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        let write = caps
+            .file_target(&root.join("grant/sub/b.txt"), FileAccess::Write)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        swap_for_symlink(&root);
+        // By path, the open would now read the secret.
+        assert_eq!(
+            std::fs::read(root.join("grant/sub/a.txt")).ok().as_deref(),
+            Some(&b"secret"[..])
+        );
+        assert!(
+            read_beneath(&read).is_err(),
+            "read followed the symlink out"
+        );
+        assert!(
+            write_beneath(&write, b"x").is_err(),
+            "write followed it out"
+        );
+        assert!(!root.join("outside/b.txt").exists());
     }
 }

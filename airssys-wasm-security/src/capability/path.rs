@@ -157,29 +157,43 @@ fn precheck(path: &Path, allow_parent: bool) -> Result<(), DenyReason> {
     Ok(())
 }
 
-/// Finds the best decision for `path` among `grants`, comparing against `key(grant)`.
-fn decide<'a>(
+/// Finds the grant that allows `access` to `path` among `grants`, comparing against
+/// `key(grant)`; else why none does.
+fn find<'a>(
     grants: &'a [FileGrant],
     path: &Path,
     access: FileAccess,
     key: impl Fn(&'a FileGrant) -> &'a Path,
-) -> Decision {
+) -> Result<&'a FileGrant, DenyReason> {
     let mut covered = false;
     for grant in grants {
         // `Path::starts_with` compares whole components: `/data/in` is not a prefix of
         // `/data/in2`.
         if path.starts_with(key(grant)) {
             if grant.permission.allows(access) {
-                return Decision::Allowed;
+                return Ok(grant);
             }
             covered = true;
         }
     }
-    Decision::denied(if covered {
+    Err(if covered {
         DenyReason::ReadOnly
     } else {
         DenyReason::NoFileGrant
     })
+}
+
+/// The best decision for `path` among `grants`, comparing against `key(grant)`.
+fn decide<'a>(
+    grants: &'a [FileGrant],
+    path: &Path,
+    access: FileAccess,
+    key: impl Fn(&'a FileGrant) -> &'a Path,
+) -> Decision {
+    match find(grants, path, access, key) {
+        Ok(_) => Decision::Allowed,
+        Err(reason) => Decision::denied(reason),
+    }
 }
 
 /// Lexical check: never touches the disk, never allocates.
@@ -200,6 +214,57 @@ pub(crate) fn check_resolved(grants: &[FileGrant], path: &Path, access: FileAcce
         Ok(real) => decide(grants, &real, access, FileGrant::effective_path),
         Err(reason) => Decision::denied(reason),
     }
+}
+
+/// Where an allowed file operation opens its file: a directory handle on the granting directory,
+/// and the path beneath it (see [`CapabilitySet::file_target`](crate::CapabilitySet::file_target)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTarget {
+    root: PathBuf,
+    relative: PathBuf,
+}
+
+impl FileTarget {
+    /// The granting directory, canonical when it existed as the set was built.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file's path beneath [`root`](Self::root): relative, no `..`, never empty.
+    #[must_use]
+    pub fn relative(&self) -> &Path {
+        &self.relative
+    }
+}
+
+/// As [`check_resolved`], and where to open the file when allowed.
+pub(crate) fn resolve_target(
+    grants: &[FileGrant],
+    path: &Path,
+    access: FileAccess,
+) -> Result<FileTarget, DenyReason> {
+    precheck(path, true)?;
+    let real = resolve(path)?;
+    let grant = find(grants, &real, access, FileGrant::effective_path)?;
+    let root = grant.effective_path();
+    let relative = real
+        .strip_prefix(root)
+        .map_err(|_| DenyReason::InvalidPath)?;
+    if relative.as_os_str().is_empty() {
+        // The grant names the file itself: open it from its directory.
+        let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
+            return Err(DenyReason::InvalidPath);
+        };
+        return Ok(FileTarget {
+            root: parent.to_path_buf(),
+            relative: PathBuf::from(name),
+        });
+    }
+    Ok(FileTarget {
+        root: root.to_path_buf(),
+        relative: relative.to_path_buf(),
+    })
 }
 
 /// Resolves `path` to a real path: canonicalizes it, or for a path that does not exist yet,

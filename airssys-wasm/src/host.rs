@@ -176,6 +176,17 @@ impl HostState {
         }
     }
 
+    /// The error for a file open that failed after its check passed. If the path no longer
+    /// passes the check (a directory was swapped for a symlink that leads outside the grant, and
+    /// opening beneath the granting directory refused to follow it), it is a denial, logged and
+    /// audited as one; otherwise the I/O error.
+    fn failed_open(&self, path: &str, access: FileAccess, error: &std::io::Error) -> HostError {
+        match recheck_after_failed_open(&self.caps, Path::new(path), access) {
+            Some(reason) => self.deny(&reason, Operation::from(access), path),
+            None => io_error(error),
+        }
+    }
+
     /// Logs, reports and audits a denial; the error the guest gets.
     fn deny(&self, reason: &DenyReason, operation: Operation, target: &str) -> HostError {
         let reason = reason.to_string();
@@ -225,6 +236,16 @@ fn read_beneath(target: &FileTarget) -> std::io::Result<Vec<u8>> {
     let mut data = Vec::new();
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut data)?;
     Ok(data)
+}
+
+/// Why `path` is denied now, after an open beneath its grant failed; `None` if it still passes
+/// (the failure was an ordinary I/O error).
+fn recheck_after_failed_open(
+    caps: &CapabilitySet,
+    path: &Path,
+    access: FileAccess,
+) -> Option<DenyReason> {
+    caps.file_target(path, access).err()
 }
 
 /// Writes a granted file (created or truncated) beneath a handle on its granting directory, as
@@ -324,7 +345,7 @@ impl host::Host for HostState {
                     format!("file larger than {MAX_FILE_BYTES} bytes"),
                 )),
                 Ok(Ok(data)) => Ok(data),
-                Ok(Err(e)) => Err(io_error(&e)),
+                Ok(Err(e)) => Err(self.failed_open(&path, FileAccess::Read, &e)),
                 Err(e) => Err(HostError::Failed(format!("file read did not finish: {e}"))),
             },
         )
@@ -341,7 +362,7 @@ impl host::Host for HostState {
         };
         Ok(
             match tokio::task::spawn_blocking(move || write_beneath(&target, &data)).await {
-                Ok(result) => result.map_err(|e| io_error(&e)),
+                Ok(result) => result.map_err(|e| self.failed_open(&path, FileAccess::Write, &e)),
                 Err(e) => Err(HostError::Failed(format!("file write did not finish: {e}"))),
             },
         )
@@ -461,5 +482,24 @@ mod tests {
             "write followed it out"
         );
         assert!(!root.join("outside/b.txt").exists());
+        // Checked again after the failed open, the path is denied: the host reports and audits
+        // the attempt as a denial, not as an I/O error.
+        assert_eq!(
+            recheck_after_failed_open(&caps, &root.join("grant/sub/a.txt"), FileAccess::Read),
+            Some(DenyReason::NoFileGrant)
+        );
+    }
+
+    #[test]
+    fn an_ordinary_failed_open_stays_an_io_error() {
+        let (_dir, root, caps) = tree();
+        let target = caps
+            .file_target(&root.join("grant/sub/missing.txt"), FileAccess::Read)
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(read_beneath(&target).is_err());
+        assert_eq!(
+            recheck_after_failed_open(&caps, &root.join("grant/sub/missing.txt"), FileAccess::Read),
+            None
+        );
     }
 }

@@ -208,14 +208,9 @@ impl AskTimers {
     /// As [`wait`](Self::wait), always through the table (for the tests).
     #[cfg(test)]
     fn wait_in_table<R>(&self, reply: ReplyRx<R>, timeout: Duration) -> ReplyWithin<'_, R> {
-        ReplyWithin {
-            reply,
-            timeout,
-            timers: self,
-            clock: Clock::Undecided,
-            force_table: true,
-            fresh: false,
-        }
+        let mut wait = self.wait(reply, timeout);
+        wait.force_table = true;
+        wait
     }
 
     /// Puts an entry in the table; `None` if there is no timer task and none can be started

@@ -217,3 +217,66 @@ async fn a_timeout_of_duration_max_means_no_timeout_and_does_not_panic() {
         .await;
     assert!(report.timed_out.is_empty());
 }
+
+/// Keeps every ask's reply slot and never answers: its asks can only time out.
+#[derive(Default)]
+struct Keeper {
+    kept: Vec<airssys_rt::ReplyHandle<()>>,
+}
+
+struct Keep;
+
+impl Message for Keep {
+    type Reply = ();
+}
+
+impl Actor for Keeper {
+    type Message = Keep;
+    type Error = Infallible;
+
+    async fn handle_message<B: MessageBroker<Keep>>(
+        &mut self,
+        _: Keep,
+        ctx: &mut ActorContext<Keep, B>,
+    ) -> Result<(), Infallible> {
+        if let Some(reply) = ctx.take_reply() {
+            self.kept.push(reply);
+        }
+        Ok(())
+    }
+}
+
+/// On a multi-thread runtime with real time, through the system's ask timers: asks one at a
+/// time (the timers' quiet mode) and a burst of hundreds at once (their dense mode, where the
+/// timer task stamps deadlines in batches) all end in `Timeout`, none before its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_asks_time_out_never_early_sparse_or_in_a_burst() {
+    let system = ActorSystem::new();
+    let keeper = system.spawn(Keeper::default()).await.unwrap();
+    let timeout = Duration::from_millis(30);
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let r = keeper.ask(Keep, timeout).await;
+        assert!(matches!(r, Err(AskError::Timeout)), "{r:?}");
+        assert!(t0.elapsed() >= timeout, "early: {:?}", t0.elapsed());
+    }
+    let asks: Vec<_> = (0..300u64)
+        .map(|i| {
+            let keeper = keeper.clone();
+            let timeout = Duration::from_millis(20 + i % 40);
+            tokio::spawn(async move {
+                let t0 = Instant::now();
+                let r = keeper.ask(Keep, timeout).await;
+                (matches!(r, Err(AskError::Timeout)), t0.elapsed(), timeout)
+            })
+        })
+        .collect();
+    for ask in futures_util::future::join_all(asks).await {
+        let (timed_out, elapsed, timeout) = ask.unwrap();
+        assert!(timed_out);
+        assert!(elapsed >= timeout, "{timeout:?} expired after {elapsed:?}");
+        // A bound against hangs only, not a speed claim.
+        assert!(elapsed < timeout + 10 * SEC, "{timeout:?} took {elapsed:?}");
+    }
+    system.shutdown().await;
+}

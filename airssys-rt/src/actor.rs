@@ -100,7 +100,8 @@ pub trait Actor: Send + Sized + 'static {
     ///
     /// It runs in the future of whoever starts the actor ([`ActorSystem::spawn`] or the
     /// supervisor's start of the child), which waits for it anyway; the actor's own task is
-    /// spawned afterwards and handles the messages, including any sent during `pre_start`.
+    /// made afterwards, by the first message or signal (at once if one was sent during
+    /// `pre_start`), and handles the messages.
     ///
     /// [`ActorSystem::spawn`]: crate::ActorSystem::spawn
     fn pre_start<B: MessageBroker<Self::Message>>(

@@ -17,6 +17,7 @@ mod runner;
 mod signal;
 mod supervisor;
 mod system;
+mod task;
 mod time;
 
 /// The cluster guide (`docs/guides/cluster.md`): its Rust examples are compiled as doc tests.

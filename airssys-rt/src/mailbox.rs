@@ -208,6 +208,16 @@ impl<M: Message> MailboxSender<M> {
         }
     }
 
+    /// Whether a first message opened the channel.
+    pub(crate) fn is_opened(&self) -> bool {
+        self.chan.get().is_some()
+    }
+
+    /// Registers the waker that a first message (which opens the channel) wakes.
+    pub(crate) fn register_opening_waker(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
+    }
+
     /// Messages currently queued (0 for an unbounded mailbox, whose depth is not tracked).
     pub(crate) fn depth(&self) -> usize {
         match self.chan.get() {

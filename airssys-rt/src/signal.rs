@@ -78,6 +78,11 @@ impl SignalLane {
         }
     }
 
+    /// Whether a signal waits (without taking it).
+    pub(crate) fn has_pending(&self) -> bool {
+        self.bits.load(Ordering::Acquire) != 0
+    }
+
     pub(crate) fn register(&self, waker: &std::task::Waker) {
         self.waker.register(waker);
     }

@@ -5,11 +5,10 @@ mod shutdown;
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use tokio::task::JoinHandle;
 
 pub use shutdown::{ShutdownOptions, ShutdownReport};
 
@@ -20,6 +19,7 @@ use crate::registry::Registry;
 use crate::runner::{self, Instance, run_actor};
 use crate::signal::SignalLane;
 use crate::supervisor::{StopReason, SupervisorHandle};
+use crate::task::{self, ActorTask};
 use crate::{
     Actor, ActorContext, ActorId, ActorRef, ChildError, InMemoryBroker, MailboxConfig, Message,
     MessageBroker, RuntimeObserver, SpawnError, SupervisorNode, SupervisorRef,
@@ -28,7 +28,8 @@ use crate::{
 /// A set of actors sharing a registry, brokers, a dead-letter queue and an observer.
 ///
 /// Cheap to clone (shared). Many actor types with different message types live in one system.
-/// Actors run as tokio tasks on the runtime that is current when they are spawned.
+/// Actors run as tokio tasks on the runtime that is current when they are spawned; an actor's
+/// task is created by its first message or signal.
 ///
 /// # Examples
 ///
@@ -84,13 +85,38 @@ pub(crate) struct SystemInner {
     top: DashMap<ActorId, TopLevel>,
     shutting_down: AtomicBool,
     timed_out: Mutex<Vec<String>>,
+    /// Whether the keeper task runs (see [`ActorSystem::ensure_keeper`]).
+    keeper: AtomicBool,
+}
+
+/// Owned by the keeper task: when tokio drops that task (its runtime shuts down), drops the
+/// top-level actors that never got a task, as tokio drops the tasks of the others. Without it
+/// such an actor would outlive the runtime: its state and the system point at each other.
+struct Keeper(Weak<SystemInner>);
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        let Some(inner) = self.0.upgrade() else {
+            return;
+        };
+        let pending: Vec<_> = inner
+            .top
+            .iter_mut()
+            .filter_map(|mut entry| match entry.value_mut() {
+                TopLevel::Actor { task, .. } => task.take_pending(),
+                TopLevel::Supervisor(_) => None,
+            })
+            .collect();
+        // Dropped after the table's locks are released: an actor's drop may do anything.
+        drop(pending);
+    }
 }
 
 pub(crate) enum TopLevel {
     Actor {
         name: Option<Arc<str>>,
         lane: Arc<SignalLane>,
-        join: JoinHandle<()>,
+        task: ActorTask,
     },
     Supervisor(Box<SupervisorHandle>),
 }
@@ -233,6 +259,7 @@ impl ActorSystemBuilder {
                 top: DashMap::new(),
                 shutting_down: AtomicBool::new(false),
                 timed_out: Mutex::new(Vec::new()),
+                keeper: AtomicBool::new(false),
             }),
         }
     }
@@ -258,9 +285,10 @@ impl ActorSystem {
     /// Spawns an actor and waits until its `pre_start` has run. A message sent right after this
     /// returns is delivered.
     ///
-    /// `pre_start` runs in this future (on the caller's task), then the actor's task is spawned
-    /// to handle messages; messages sent to the actor meanwhile (also from `pre_start`) queue in
-    /// its mailbox.
+    /// `pre_start` runs in this future (on the caller's task). The actor's task, which handles
+    /// the messages, is created by the first message or signal (a stop, a drain, a health
+    /// check), so spawning wakes no other worker and an actor that is never sent anything holds
+    /// no task; messages sent meanwhile (also from `pre_start`) queue in its mailbox.
     ///
     /// # Errors
     ///
@@ -341,22 +369,26 @@ impl ActorSystem {
         // Built here and moved in whole: the task's future then holds the instance once (an
         // async block that assembled it from captured parts would keep both copies).
         let mut inst = Instance { actor, rx, ctx };
-        let join = handle.spawn(async move {
-            let reason = run_actor(&mut inst).await;
-            let Instance { actor, rx, ctx } = inst;
-            // The actor's state (for a component, its store) is released before the mailbox
-            // closes, so an actor seen stopped holds nothing any more.
-            drop(actor);
-            let system = ctx.system().clone();
-            system.finish_actor(ctx.myself(), rx, &reason, true);
+        self.ensure_keeper(&handle);
+        // The task itself is created by the first message or signal (see `task.rs`).
+        let task = task::for_actor(&actor_ref, move || {
+            handle.spawn(async move {
+                let reason = run_actor(&mut inst).await;
+                let Instance { actor, rx, ctx } = inst;
+                // The actor's state (for a component, its store) is released before the
+                // mailbox closes, so an actor seen stopped holds nothing any more.
+                drop(actor);
+                let system = ctx.system().clone();
+                system.finish_actor(ctx.myself(), rx, &reason, true);
+            })
         });
-        let finished = join.is_finished();
+        let finished = task.is_finished();
         self.inner.top.insert(
             id,
             TopLevel::Actor {
                 name,
                 lane: Arc::clone(&lane),
-                join,
+                task,
             },
         );
         if finished {
@@ -518,6 +550,24 @@ impl ActorSystem {
 
     pub(crate) fn unregister(&self, name: &str, id: ActorId) {
         self.inner.registry.unregister(name, id);
+    }
+
+    /// Spawns, once per system, the task whose drop drops the top-level actors still waiting
+    /// for their first message when the runtime shuts down (see [`Keeper`]).
+    ///
+    /// A system used from several runtimes has its keeper on the first; its pending actors
+    /// are dropped when that one shuts down.
+    fn ensure_keeper(&self, handle: &tokio::runtime::Handle) {
+        if self.inner.keeper.load(Ordering::Acquire)
+            || self.inner.keeper.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let keeper = Keeper(Arc::downgrade(&self.inner));
+        drop(handle.spawn(async move {
+            let _keeper = keeper;
+            std::future::pending::<()>().await;
+        }));
     }
 
     pub(crate) fn record_timed_out(&self, what: String) {

@@ -10,7 +10,11 @@
 //! `spawn` — time per spawn, awaited until the actor has started (a message sent afterwards is
 //! handled). The spawned actors are kept alive until the end of the sample and stopped (and
 //! waited for) outside the timed region.
-//! - `airssys`: `ActorSystem::spawn` (returns after `pre_start` ran; default mailbox, bounded 1024);
+//! - `airssys`: `ActorSystem::spawn` (returns after `pre_start` ran; default mailbox, bounded 1024).
+//!   Since 2026-12-02 its tokio task is created by the first message or signal, not by the
+//!   spawn (`airssys-rt/src/task.rs`), so this row no longer includes a task spawn or the
+//!   wake-up of another worker, which the floor's row does; the first `tell`/`ask` to the actor
+//!   pays them instead (one `Handle::spawn` in the sender).
 //! - `floor`: what a hand-written tokio actor does to start: create a bounded `mpsc` channel of
 //!   1024, `tokio::spawn` a task that signals "started" over a `oneshot` and then awaits `recv`,
 //!   and await that `oneshot`. (SPEC §7 names "tokio spawn + join"; joining would need the task

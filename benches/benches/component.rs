@@ -29,7 +29,9 @@
 //! Groups (criterion function ids `airssys` and `floor`; targets from SPEC §7):
 //!
 //! - `component_spawn` — `airssys`: `ComponentSpec::new(id, template).spawn(&system)` awaited
-//!   (store + instance + `init` + actor started and registered under its unique id). `floor`:
+//!   (store + instance + `init` + actor started and registered under its unique id; the actor's
+//!   tokio task is created by its first message or signal, as for every airssys actor, so this
+//!   row includes no task spawn, and the floor, which has no actor, none either). `floor`:
 //!   `Store::new` + `ComponentPre::instantiate_async` + `call_init`, inline. Spawned instances are
 //!   kept alive in batches of 256 (so the pool is used like a host that runs many), then stopped
 //!   (airssys: stop, awaited until the mailbox is closed; floor: the store dropped) outside the

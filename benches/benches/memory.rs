@@ -22,7 +22,10 @@
 //! on the first message sent to it, so an actor that was never sent anything is smaller than one
 //! that was. `memory_per_used_actor` shows the second case for airssys and the floor (each sent
 //! one `Tick` with `try_send`/`try_tell`, then left to handle it); ractor and kameo are measured
-//! only idle.
+//! only idle. An airssys actor that was never sent anything has no tokio task either (its task
+//! is created by the first message or signal, see `airssys-rt/src/task.rs`): the idle figure
+//! is its address, mailbox, context and state waiting in the waker that will create the task;
+//! the used figure includes the task.
 //!
 //! Output: a table on stdout and `<target-dir>/airssys-bench/memory.json`, as
 //! `[{"measure": "memory_per_idle_actor", "unit": "bytes", "airssys": N, "floor": N, ...},

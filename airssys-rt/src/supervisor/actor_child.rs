@@ -6,12 +6,11 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
-
 use super::{Child, ChildContext, ChildHealth, StopReason};
 use crate::mailbox::MailboxReceiver;
 use crate::observer::RuntimeEvent;
 use crate::runner::{self, Instance, panic_message, run_actor};
+use crate::task::{self, ActorTask};
 use crate::{
     Actor, ActorContext, ActorRef, ActorSystem, ChildError, InMemoryBroker, MailboxConfig, Message,
     MessageBroker, SpawnError,
@@ -55,7 +54,7 @@ pub struct ActorChild<A: Actor, B: MessageBroker<A::Message>, F> {
     broker: BrokerSource<B>,
     actor_ref: Option<ActorRef<A::Message>>,
     slot: Slot<A::Message>,
-    join: Option<JoinHandle<()>>,
+    task: Option<ActorTask>,
     system: Option<ActorSystem>,
     _actor: PhantomData<fn() -> A>,
 }
@@ -65,7 +64,7 @@ impl<A: Actor, B: MessageBroker<A::Message>, F> fmt::Debug for ActorChild<A, B, 
         f.debug_struct("ActorChild")
             .field("name", &self.name)
             .field("actor", &std::any::type_name::<A>())
-            .field("running", &self.join.is_some())
+            .field("running", &self.task.is_some())
             .finish()
     }
 }
@@ -84,7 +83,7 @@ where
             broker: BrokerSource::System(ActorSystem::broker::<A::Message>),
             actor_ref: None,
             slot: Arc::new(Mutex::new(None)),
-            join: None,
+            task: None,
             system: None,
             _actor: PhantomData,
         }
@@ -107,7 +106,7 @@ where
             broker: BrokerSource::Given(broker),
             actor_ref: None,
             slot: Arc::new(Mutex::new(None)),
-            join: None,
+            task: None,
             system: None,
             _actor: PhantomData,
         }
@@ -128,7 +127,7 @@ where
     }
 
     fn running(&self) -> bool {
-        self.join.as_ref().is_some_and(|j| !j.is_finished())
+        self.task.as_ref().is_some_and(|t| !t.is_finished())
     }
 }
 
@@ -224,19 +223,29 @@ where
             rx,
             ctx: actor_ctx,
         };
-        let join = handle.spawn(async move {
-            let reason = run_actor(&mut inst).await;
-            let Instance { actor, rx, ctx } = inst;
-            // The old instance's state (for a component, its store and pool slot) is released
-            // before the supervisor hears of the stop and starts a replacement.
-            drop(actor);
-            drop(ctx);
-            if let Ok(mut s) = slot.lock() {
-                *s = Some((rx, reason.clone()));
-            }
-            notifier.notify(reason);
+        let Some(actor_ref) = self.actor_ref.as_ref() else {
+            return Err(ChildError::StartFailed {
+                child: self.name.to_string(),
+                reason: "no mailbox".to_owned(),
+            });
+        };
+        // The task itself is created by the first message or signal (see `task.rs`); a
+        // restarted actor with queued messages gets it at once.
+        let task = task::for_actor(actor_ref, move || {
+            handle.spawn(async move {
+                let reason = run_actor(&mut inst).await;
+                let Instance { actor, rx, ctx } = inst;
+                // The old instance's state (for a component, its store and pool slot) is
+                // released before the supervisor hears of the stop and starts a replacement.
+                drop(actor);
+                drop(ctx);
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some((rx, reason.clone()));
+                }
+                notifier.notify(reason);
+            })
         });
-        self.join = Some(join);
+        self.task = Some(task);
         if let (Some(system), Some(t0)) = (&self.system, t0)
             && let (Some(obs), Some(r)) = (system.inner.observer.get(), &self.actor_ref)
         {
@@ -251,7 +260,7 @@ where
     }
 
     async fn stop(&mut self, timeout: Duration) -> Result<(), ChildError> {
-        let Some(mut join) = self.join.take() else {
+        let Some(mut task) = self.task.take() else {
             return Ok(());
         };
         if let Some(r) = &self.actor_ref {
@@ -269,7 +278,11 @@ where
                 r.lane().request_stop();
             }
         }
-        if tokio::time::timeout(timeout, &mut join).await.is_ok() {
+        // The stop or drain request created the task of an actor that had none yet.
+        let Some(join) = task.join_handle() else {
+            return Ok(());
+        };
+        if tokio::time::timeout(timeout, &mut *join).await.is_ok() {
             return Ok(());
         }
         join.abort();
@@ -293,8 +306,10 @@ where
 
 impl<A: Actor, B: MessageBroker<A::Message>, F> Drop for ActorChild<A, B, F> {
     fn drop(&mut self) {
-        if let Some(join) = self.join.take() {
-            join.abort();
+        // Aborts the task, or drops a run still waiting for its first message (this child is
+        // dropped with its supervisor's task, also when the runtime shuts down).
+        if let Some(mut task) = self.task.take() {
+            task.abort();
         }
         let last = self.slot.lock().ok().and_then(|mut s| s.take());
         let reason = last.as_ref().map_or(StopReason::Normal, |(_, r)| r.clone());

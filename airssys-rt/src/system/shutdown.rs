@@ -98,10 +98,14 @@ impl ActorSystem {
                 TopLevel::Actor {
                     name,
                     lane,
-                    mut join,
+                    mut task,
                 } => {
+                    // Wakes an actor that had no task yet: its task starts and drains.
                     lane.request_drain(drain_until);
-                    if tokio::time::timeout(per, &mut join).await.is_err() {
+                    let Some(join) = task.join_handle() else {
+                        continue;
+                    };
+                    if tokio::time::timeout(per, &mut *join).await.is_err() {
                         join.abort();
                         let _ = join.await;
                         let label = name.map_or_else(|| id.to_string(), |n| n.to_string());

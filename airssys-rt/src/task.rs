@@ -12,7 +12,8 @@
 //! away, as tokio drops a task's future: a supervisor's child does it when the supervisor's
 //! task is dropped, the system's top-level table through its keeper task (`system.rs`).
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::task::{Wake, Waker};
 
 use tokio::task::JoinHandle;
@@ -31,6 +32,8 @@ enum State {
 
 /// The waker registered while the run is pending.
 struct Start {
+    /// Mirrors `State::Pending`, read without the lock.
+    pending: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -39,26 +42,43 @@ impl Start {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Creates the task if it does not exist yet.
+    /// Creates the task if it does not exist yet (the owner's way: waits for the lock).
     fn start(&self) {
-        let mut state = self.lock();
+        self.start_locked(self.lock());
+    }
+
+    fn start_locked(&self, mut state: MutexGuard<'_, State>) {
         if matches!(*state, State::Pending(_))
             && let State::Pending(spawn) = std::mem::replace(&mut *state, State::Taken)
         {
             // Under the lock, so the owner never sees neither a pending run nor a handle.
-            // Spawning only moves the future into a new task; it runs nothing of ours.
+            // Spawning moves the future into a new task and runs none of it; only on a runtime
+            // that is shutting down does tokio drop the future here, and a wake-up from that
+            // drop finds the lock taken and is skipped (see `wake_by_ref`).
             *state = State::Running(spawn());
+            self.pending.store(false, Ordering::Release);
         }
     }
 }
 
 impl Wake for Start {
     fn wake(self: Arc<Self>) {
-        self.start();
+        self.wake_by_ref();
     }
 
+    /// A wake-up that finds the lock taken is skipped: the holder is creating the task
+    /// (another wake-up, the owner's `join_handle`, or this very thread inside `spawn`) or
+    /// dropping the pending run (`abort`, `take_pending`); `is_finished` takes the lock only
+    /// once the run is no longer pending. So none is lost, and none can deadlock.
     fn wake_by_ref(self: &Arc<Self>) {
-        self.start();
+        if !self.pending.load(Ordering::Acquire) {
+            return;
+        }
+        match self.state.try_lock() {
+            Ok(state) => self.start_locked(state),
+            Err(TryLockError::Poisoned(p)) => self.start_locked(p.into_inner()),
+            Err(TryLockError::WouldBlock) => {}
+        }
     }
 }
 
@@ -87,6 +107,7 @@ impl ActorTask {
             };
         }
         let start = Arc::new(Start {
+            pending: AtomicBool::new(true),
             state: Mutex::new(State::Pending(Box::new(spawn))),
         });
         arm(&Waker::from(Arc::clone(&start)));
@@ -103,6 +124,14 @@ impl ActorTask {
     pub(crate) fn is_finished(&self) -> bool {
         if let Some(join) = &self.join {
             return join.is_finished();
+        }
+        // Without the lock while pending: a wake-up may be creating the task right now.
+        if self
+            .start
+            .as_deref()
+            .is_some_and(|s| s.pending.load(Ordering::Acquire))
+        {
+            return false;
         }
         match self.start.as_deref().map(|s| s.lock()) {
             Some(state) => match &*state {
@@ -148,7 +177,10 @@ impl ActorTask {
             return;
         };
         let pending = match std::mem::replace(&mut *start.lock(), State::Taken) {
-            State::Pending(spawn) => Some(spawn),
+            State::Pending(spawn) => {
+                start.pending.store(false, Ordering::Release);
+                Some(spawn)
+            }
             State::Running(join) => {
                 join.abort();
                 self.join = Some(join);
@@ -166,10 +198,12 @@ impl ActorTask {
         if self.join.is_some() {
             return None;
         }
-        let mut state = self.start.as_deref()?.lock();
+        let start = self.start.as_deref()?;
+        let mut state = start.lock();
         if !matches!(*state, State::Pending(_)) {
             return None;
         }
+        start.pending.store(false, Ordering::Release);
         match std::mem::replace(&mut *state, State::Taken) {
             State::Pending(spawn) => Some(spawn),
             _ => None,
@@ -195,8 +229,6 @@ pub(crate) fn for_actor<M: crate::Message>(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     use futures_util::task::AtomicWaker;
 
     use super::*;
@@ -307,5 +339,43 @@ mod tests {
             |_| p.work.store(true, Ordering::SeqCst),
         );
         assert!(t.is_spawned());
+    }
+
+    #[test]
+    fn a_wake_up_from_inside_the_spawn_is_skipped_not_a_deadlock() {
+        // As when tokio drops the future inside `spawn` (runtime shutting down) and the
+        // actor's drop sends itself a message.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            let p = probe(false);
+            let work = Arc::clone(&p);
+            // A second handle on the registered waker, for the wake-up from inside.
+            let stash: Arc<Mutex<Option<Waker>>> = Arc::default();
+            let (inside, arm) = (Arc::clone(&stash), Arc::clone(&stash));
+            let handle = rt.handle().clone();
+            let t = ActorTask::new(
+                move || {
+                    let waker = inside.lock().ok().and_then(|mut w| w.take());
+                    if let Some(w) = waker {
+                        w.wake();
+                    }
+                    handle.spawn(async {})
+                },
+                move || work.work.load(Ordering::SeqCst),
+                |w| {
+                    p.waker.register(w);
+                    if let Ok(mut s) = arm.lock() {
+                        *s = Some(w.clone());
+                    }
+                },
+            );
+            p.waker.wake();
+            let _ = done_tx.send(t.is_spawned());
+        });
+        let spawned = done_rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(spawned, Ok(true), "started once, without deadlock");
     }
 }

@@ -1,7 +1,7 @@
 //! The system-signal lane of an actor: stop, drain and health requests that never wait behind a
 //! full mailbox.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use atomic_waker::AtomicWaker;
@@ -21,6 +21,8 @@ pub(crate) const HEALTH: u8 = 4;
 #[derive(Default)]
 pub(crate) struct SignalLane {
     bits: AtomicU8,
+    /// A top-level actor finished for good: its mailbox is closing (see `ActorSystem::finish_actor`).
+    closed: AtomicBool,
     waker: AtomicWaker,
     cold: Mutex<Option<Box<Cold>>>,
 }
@@ -76,6 +78,16 @@ impl SignalLane {
         } else {
             self.bits.swap(0, Ordering::AcqRel)
         }
+    }
+
+    /// Marks the actor finished for good, before its mailbox closes.
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`mark_closed`](Self::mark_closed) was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Whether a signal waits (without taking it).

@@ -122,10 +122,11 @@ pub(crate) enum TopLevel {
 }
 
 impl TopLevel {
-    /// A root supervisor that has stopped and waits for its watcher to remove it.
+    /// An actor whose mailbox is closing, or a root supervisor that has stopped, either
+    /// about to leave the table.
     pub(crate) fn is_stopped(&self) -> bool {
         match self {
-            Self::Actor { .. } => false,
+            Self::Actor { lane, .. } => lane.is_closed(),
             Self::Supervisor(handle) => !handle.supervisor_ref().is_running(),
         }
     }
@@ -490,8 +491,8 @@ impl ActorSystem {
     /// counted separately).
     #[must_use]
     pub fn top_level_count(&self) -> usize {
-        // A root supervisor that stopped leaves the table a moment later (its watcher task
-        // removes it); it is not running, so it is not counted meanwhile.
+        // An actor that stopped (its mailbox closing) or a root supervisor that stopped leaves
+        // the table a moment later; it is not running, so it is not counted meanwhile.
         self.inner.top.iter().filter(|e| !e.is_stopped()).count()
     }
 
@@ -537,6 +538,9 @@ impl ActorSystem {
         if let Some(name) = actor_ref.name() {
             self.inner.registry.unregister(name, actor_ref.id());
         }
+        // Before the mailbox closes: from then on the actor is not counted as running, though
+        // it leaves the top-level table only below.
+        actor_ref.lane().mark_closed();
         drop(rx);
         self.inner.top.remove(&actor_ref.id());
         if report && let Some(obs) = self.inner.observer.get() {

@@ -84,8 +84,8 @@ impl ActorSystem {
             let Some((_, entry)) = self.inner.top.remove(&id) else {
                 continue;
             };
-            // A root supervisor that already stopped (its watcher has not removed it yet) is
-            // finalized but not counted: the report counts what the shutdown stopped.
+            // An actor or root supervisor that already stopped (it has not left the table yet)
+            // is finalized but not counted: the report counts what the shutdown stopped.
             if !entry.is_stopped() {
                 stopped += 1;
             }

@@ -153,3 +153,28 @@ async fn a_stopped_root_supervisor_is_not_counted_while_it_leaves_the_table() {
         assert_eq!(system.top_level_count(), 0);
     }
 }
+
+/// A top-level actor leaves the top-level table just after its mailbox closes. An observer that
+/// sees it stopped (`is_alive` false) must not count it any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_actor_is_not_counted_once_it_is_seen_stopped() {
+    for _ in 0..300 {
+        let system = ActorSystem::new();
+        let shared = Shared::new("p");
+        let actor = system.spawn(Probe::new(&shared)).await.unwrap();
+        actor.tell(Cmd::Push(1)).await.unwrap();
+        actor.stop();
+        // Spun, not slept: the window between the mailbox closing and the table entry going
+        // is short.
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        while actor.is_alive() {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "the actor did not stop"
+            );
+            std::hint::spin_loop();
+        }
+        assert_eq!(system.top_level_count(), 0);
+        assert_eq!(system.shutdown().await.stopped, 0);
+    }
+}

@@ -14,7 +14,12 @@
 //!   Since 2026-12-02 its tokio task is created by the first message or signal, not by the
 //!   spawn (`airssys-rt/src/task.rs`), so this row no longer includes a task spawn or the
 //!   wake-up of another worker, which the floor's row does; the first `tell`/`ask` to the actor
-//!   pays them instead (one `Handle::spawn` in the sender).
+//!   pays them instead (one `Handle::spawn` in the sender). `spawn_then_ask` shows that cost.
+//!
+//! `spawn_then_ask` — time per spawn followed by one ask answered (the reply checked): the
+//! spawn as above, then `ask(Get)` (airssys, with its timeout), a `Get` over a `oneshot`
+//! (floor), `call` (ractor), `ask` (kameo). For airssys this includes the creation of the
+//! actor's task by that first message.
 //! - `floor`: what a hand-written tokio actor does to start: create a bounded `mpsc` channel of
 //!   1024, `tokio::spawn` a task that signals "started" over a `oneshot` and then awaits `recv`,
 //!   and await that `oneshot`. (SPEC §7 names "tokio spawn + join"; joining would need the task
@@ -51,8 +56,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use airssys_benches::{
-    ASK_TIMEOUT, Counter, MAILBOX_CAPACITY, airssys_stop, floor_stop, kameo_stop, on_worker,
-    ractor_stop, runtime, spawn_floor, spawn_kameo, spawn_ractor,
+    ASK_TIMEOUT, Counter, MAILBOX_CAPACITY, Msg, airssys_stop, floor_get, floor_stop, kameo_stop,
+    kameo_sync, on_worker, ractor_get, ractor_stop, runtime, spawn_floor, spawn_kameo,
+    spawn_ractor,
 };
 use airssys_rt::{
     Actor, ActorContext, ActorSystem, Backoff, ChildSpec, Message, MessageBroker, RestartIntensity,
@@ -123,6 +129,89 @@ fn spawn(c: &mut Criterion, rt: &Runtime) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     actors.push(spawn_kameo().await);
+                }
+                let elapsed = start.elapsed();
+                kameo_stop(&actors).await;
+                elapsed
+            })
+            .unwrap()
+        });
+    });
+    g.finish();
+    rt.block_on(system.shutdown());
+}
+
+/// Spawn, then the first ask answered: what `spawn` costs once the actor has work, including
+/// airssys's task creation, which its first message triggers (see the module docs).
+fn spawn_then_ask(c: &mut Criterion, rt: &Runtime) {
+    let mut g = c.benchmark_group("spawn_then_ask");
+    g.throughput(Throughput::Elements(1));
+
+    let system = ActorSystem::new();
+    g.bench_function("airssys", |b| {
+        b.iter_custom(|iters| {
+            let system = system.clone();
+            on_worker(rt, async move {
+                let mut actors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let actor = system.spawn(Counter::default()).await.unwrap();
+                    assert_eq!(actor.ask(Msg::Get, ASK_TIMEOUT).await.unwrap(), 0);
+                    actors.push(actor);
+                }
+                let elapsed = start.elapsed();
+                airssys_stop(&actors).await;
+                elapsed
+            })
+            .unwrap()
+        });
+    });
+
+    g.bench_function("floor", |b| {
+        b.iter_custom(|iters| {
+            on_worker(rt, async move {
+                let mut floors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let floor = spawn_floor(MAILBOX_CAPACITY).await;
+                    assert_eq!(floor_get(&floor.0).await.unwrap(), 0);
+                    floors.push(floor);
+                }
+                let elapsed = start.elapsed();
+                floor_stop(floors).await;
+                elapsed
+            })
+            .unwrap()
+        });
+    });
+
+    g.bench_function("ractor", |b| {
+        b.iter_custom(|iters| {
+            on_worker(rt, async move {
+                let mut actors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let actor = spawn_ractor().await.unwrap();
+                    assert_eq!(ractor_get(&actor.0).await.unwrap(), 0);
+                    actors.push(actor);
+                }
+                let elapsed = start.elapsed();
+                ractor_stop(actors).await;
+                elapsed
+            })
+            .unwrap()
+        });
+    });
+
+    g.bench_function("kameo", |b| {
+        b.iter_custom(|iters| {
+            on_worker(rt, async move {
+                let mut actors = Vec::with_capacity(iters as usize);
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let actor = spawn_kameo().await;
+                    assert_eq!(kameo_sync(std::slice::from_ref(&actor)).await.unwrap(), 0);
+                    actors.push(actor);
                 }
                 let elapsed = start.elapsed();
                 kameo_stop(&actors).await;
@@ -280,6 +369,7 @@ fn main() {
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
     spawn(&mut c, &rt);
+    spawn_then_ask(&mut c, &rt);
     restart_after_panic(&mut c, &rt);
     c.final_summary();
 }

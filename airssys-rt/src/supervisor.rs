@@ -9,10 +9,21 @@
 //! [`Panicked`](crate::DeadLetterReason::Panicked)). When a child is finally removed (not
 //! restarted, or its supervisor stops), its queue is dead-lettered with
 //! [`DeadLetterReason::Stopped`](crate::DeadLetterReason::Stopped).
+//!
+//! # Where a restart runs
+//!
+//! A restart the supervisor would make at once and alone — strategy
+//! [`SupervisionStrategy::OneForOne`], [`Backoff::Immediate`], a [`RestartPolicy`] that restarts
+//! the failure — is made by the failed actor's own task: the fresh instance's `pre_start` and
+//! handlers run there, with no hop through the supervisor's task. It counts in the same restart
+//! intensity, shows in [`SupervisorRef::children`] and emits the same
+//! [`RuntimeEvent::ChildRestarted`](crate::RuntimeEvent::ChildRestarted). Every other restart
+//! (a backoff delay, a group strategy, a failed restart in place) goes through the supervisor.
 
 mod actor_child;
 mod backoff;
 mod child;
+mod in_place;
 mod node;
 
 use std::fmt;

@@ -6,6 +6,7 @@ mod integration {
     #[cfg(feature = "nats")]
     mod cluster;
     pub(crate) mod common;
+    mod in_place;
     mod lazy_task;
     mod mailbox;
     mod messaging;

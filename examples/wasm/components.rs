@@ -181,8 +181,9 @@ impl Actor for Sink {
 
 // --- the observer ----------------------------------------------------------------------------
 
-/// Records every `ChildRestarted` event. It is called inline on the supervisor's task; `main`
-/// prints what it recorded at fixed points, so the output is the same from run to run.
+/// Records every `ChildRestarted` event. It is called inline on the task that made the restart
+/// (the component's own, for an immediate one-for-one restart); `main` prints what it recorded
+/// at fixed points, so the output is the same from run to run.
 #[derive(Default)]
 struct Narrator {
     restarts: AtomicU32,

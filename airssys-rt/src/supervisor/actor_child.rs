@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::in_place::InPlace;
 use super::{Child, ChildContext, ChildHealth, StopReason};
 use crate::mailbox::MailboxReceiver;
 use crate::observer::RuntimeEvent;
@@ -20,6 +21,87 @@ use crate::{
 enum BrokerSource<B> {
     System(fn(&ActorSystem) -> B),
     Given(B),
+}
+
+impl<B: Clone> BrokerSource<B> {
+    fn broker(&self, system: &ActorSystem) -> B {
+        match self {
+            Self::System(make) => make(system),
+            Self::Given(b) => b.clone(),
+        }
+    }
+}
+
+impl<B: Clone> Clone for BrokerSource<B> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::System(make) => Self::System(*make),
+            Self::Given(b) => Self::Given(b.clone()),
+        }
+    }
+}
+
+/// Makes a fresh instance with the child's factory; `Err` with the panic message if it panics.
+fn make_actor<A, F: FnMut() -> A>(factory: &Mutex<F>) -> Result<A, String> {
+    // The guard lives outside `catch_unwind`: a panicking factory does not poison the lock.
+    let mut factory = factory
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    std::panic::catch_unwind(AssertUnwindSafe(|| (*factory)()))
+        .map_err(|p| panic_message(p.as_ref()))
+}
+
+/// What a supervised actor's task needs to restart itself in place (see `in_place.rs`).
+struct Renew<B, F> {
+    factory: Arc<Mutex<F>>,
+    broker: BrokerSource<B>,
+    leave: InPlace,
+}
+
+impl<B, F> Renew<B, F> {
+    /// Replaces the instance that stopped for `reason` by a fresh one, started, if the
+    /// supervisor's leave admits it; `Err` with why the task must end instead (the supervisor
+    /// then hears of it).
+    async fn restart<A>(
+        &self,
+        inst: &mut Instance<A, B>,
+        reason: StopReason,
+    ) -> Result<(), StopReason>
+    where
+        A: Actor,
+        B: MessageBroker<A::Message>,
+        F: FnMut() -> A,
+    {
+        let system = inst.ctx.system().clone();
+        let actor_ref = inst.ctx.myself().clone();
+        let Some(attempt) = self.leave.admit(&reason, &system, actor_ref.lane()) else {
+            return Err(reason);
+        };
+        let t0 = system
+            .inner
+            .observer
+            .get()
+            .map(|_| std::time::Instant::now());
+        let fresh = make_actor(&self.factory)
+            .map_err(|p| StopReason::Failed(format!("factory panicked: {p}")))?;
+        // The old instance's state (for a component, its store and pool slot) is released
+        // before the fresh one starts.
+        inst.actor = fresh;
+        let broker = self.broker.broker(&system);
+        inst.ctx = ActorContext::new(actor_ref, broker, system.clone());
+        runner::pre_start(&mut inst.actor, &mut inst.ctx).await?;
+        self.leave.restarted(&system, attempt);
+        if let (Some(obs), Some(t0)) = (system.inner.observer.get(), t0) {
+            let r = inst.ctx.myself();
+            obs.on_event(&RuntimeEvent::ActorSpawned {
+                id: r.id(),
+                name: r.name(),
+                actor_type: std::any::type_name::<A>(),
+                duration: t0.elapsed(),
+            });
+        }
+        Ok(())
+    }
 }
 
 type Slot<M> = Arc<Mutex<Option<(MailboxReceiver<M>, StopReason)>>>;
@@ -49,7 +131,8 @@ impl<M: Message> Drop for ParkOnDrop<'_, M> {
 #[must_use]
 pub struct ActorChild<A: Actor, B: MessageBroker<A::Message>, F> {
     name: Arc<str>,
-    factory: F,
+    /// Shared with the actor's task, which may restart it in place.
+    factory: Arc<Mutex<F>>,
     mailbox: Option<MailboxConfig>,
     broker: BrokerSource<B>,
     actor_ref: Option<ActorRef<A::Message>>,
@@ -78,7 +161,7 @@ where
     pub fn new(name: impl Into<Arc<str>>, factory: F) -> Self {
         Self {
             name: name.into(),
-            factory,
+            factory: Arc::new(Mutex::new(factory)),
             mailbox: None,
             broker: BrokerSource::System(ActorSystem::broker::<A::Message>),
             actor_ref: None,
@@ -101,7 +184,7 @@ where
     pub fn with_broker(name: impl Into<Arc<str>>, factory: F, broker: B) -> Self {
         Self {
             name: name.into(),
-            factory,
+            factory: Arc::new(Mutex::new(factory)),
             mailbox: None,
             broker: BrokerSource::Given(broker),
             actor_ref: None,
@@ -167,22 +250,19 @@ where
             });
         };
         actor_ref.lane().reset();
-        let actor = match std::panic::catch_unwind(AssertUnwindSafe(&mut self.factory)) {
+        let actor = match make_actor(&self.factory) {
             Ok(actor) => actor,
             Err(p) => {
                 if let Ok(mut s) = self.slot.lock() {
-                    *s = Some((rx, StopReason::Panicked(panic_message(p.as_ref()))));
+                    *s = Some((rx, StopReason::Panicked(p.clone())));
                 }
                 return Err(ChildError::StartFailed {
                     child: self.name.to_string(),
-                    reason: format!("factory panicked: {}", panic_message(p.as_ref())),
+                    reason: format!("factory panicked: {p}"),
                 });
             }
         };
-        let broker = match &self.broker {
-            BrokerSource::System(make) => make(&system),
-            BrokerSource::Given(b) => b.clone(),
-        };
+        let broker = self.broker.broker(&system);
         let notifier = ctx.notifier.clone();
         self.system = Some(system.clone());
         let t0 = system
@@ -217,6 +297,14 @@ where
             });
         }
         let slot = Arc::clone(&self.slot);
+        // Boxed: one word in every idle supervised actor's task.
+        let renew = ctx.in_place.map(|leave| {
+            Box::new(Renew {
+                factory: Arc::clone(&self.factory),
+                broker: self.broker.clone(),
+                leave,
+            })
+        });
         // Built here and moved in whole: the task's future then holds the instance once.
         let mut inst = Instance {
             actor,
@@ -233,7 +321,16 @@ where
         // restarted actor with queued messages gets it at once.
         let task = task::for_actor(actor_ref, move || {
             handle.spawn(async move {
-                let reason = run_actor(&mut inst).await;
+                let reason = loop {
+                    let reason = run_actor(&mut inst).await;
+                    let Some(renew) = &renew else {
+                        break reason;
+                    };
+                    // Boxed: a cold path, kept out of every idle actor's task.
+                    if let Err(reason) = Box::pin(renew.restart(&mut inst, reason)).await {
+                        break reason;
+                    }
+                };
                 let Instance { actor, rx, ctx } = inst;
                 // The old instance's state (for a component, its store and pool slot) is
                 // released before the supervisor hears of the stop and starts a replacement.

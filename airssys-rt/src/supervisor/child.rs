@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::in_place::InPlace;
 use super::node::Event;
 use super::{ActorChild, Backoff, ChildHealth, RestartPolicy, StopReason, SupervisorNode};
 use crate::{Actor, ActorSystem, ChildError};
@@ -39,6 +40,8 @@ pub struct ChildContext {
     pub(crate) system: ActorSystem,
     pub(crate) child_id: Arc<str>,
     pub(crate) notifier: ExitNotifier,
+    /// Set when the supervisor lets the child restart a failure itself (see `in_place.rs`).
+    pub(crate) in_place: Option<InPlace>,
 }
 
 impl ChildContext {

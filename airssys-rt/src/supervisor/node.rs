@@ -8,9 +8,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Interval};
 
+use super::in_place::{ChildStats, InPlace};
 use super::{
-    Child, ChildContext, ChildHealth, ChildSpec, ExitNotifier, RestartIntensity, RestartPolicy,
-    RestartWindow, StopReason, SupervisionStrategy,
+    Backoff, Child, ChildContext, ChildHealth, ChildSpec, ExitNotifier, RestartIntensity,
+    RestartPolicy, RestartWindow, StopReason, SupervisionStrategy,
 };
 use crate::observer::RuntimeEvent;
 use crate::{ActorSystem, ChildError, SpawnError};
@@ -64,10 +65,9 @@ struct Entry {
     spec: Option<ChildSpec>,
     generation: u64,
     running: bool,
-    attempts: u32,
-    restarts: u32,
-    last_start: Instant,
-    last_exit: Option<StopReason>,
+    /// Restart count, attempts in a row, last start and exit; shared with the child's task
+    /// when it may restart in place (see `in_place.rs`).
+    stats: Arc<ChildStats>,
     pending: Option<u64>,
 }
 
@@ -190,10 +190,7 @@ impl SupervisorBuilder {
                 spec: Some(spec),
                 generation: 0,
                 running: false,
-                attempts: 0,
-                restarts: 0,
-                last_start: now,
-                last_exit: None,
+                stats: Arc::new(ChildStats::new(now)),
                 pending: None,
             })
             .collect();
@@ -263,7 +260,7 @@ impl SupervisorNode {
         let mut run = NodeRun {
             name: Arc::clone(&self.name),
             config: self.config.clone(),
-            window: RestartWindow::new(self.config.intensity),
+            window: Arc::new(Mutex::new(RestartWindow::new(self.config.intensity))),
             system,
             entries,
             events_tx,
@@ -458,7 +455,8 @@ impl SupervisorRef {
 struct NodeRun {
     name: Arc<str>,
     config: NodeConfig,
-    window: RestartWindow,
+    /// Shared with the children that may restart in place: one window for every restart.
+    window: Arc<Mutex<RestartWindow>>,
     system: ActorSystem,
     entries: Vec<Entry>,
     events_tx: mpsc::UnboundedSender<Event>,
@@ -481,7 +479,7 @@ impl NodeRun {
         cmd_rx: &mut mpsc::UnboundedReceiver<Command>,
         started: oneshot::Sender<Result<(), ChildError>>,
     ) -> StopReason {
-        self.window.clear();
+        self.window_lock().clear();
         for i in 0..self.entries.len() {
             if let Err(e) = self.start_child(i).await {
                 self.stop_range_rev(0, i).await;
@@ -537,15 +535,24 @@ impl NodeRun {
         StopReason::Failed(format!("supervisor {}: {why}", self.name))
     }
 
+    fn window_lock(&self) -> std::sync::MutexGuard<'_, RestartWindow> {
+        self.window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn status(&self) -> Vec<ChildStatus> {
         self.entries
             .iter()
             .filter_map(|e| {
-                e.spec.as_ref().map(|s| ChildStatus {
-                    id: s.id.to_string(),
-                    running: e.running,
-                    restarts: e.restarts,
-                    last_exit: e.last_exit.clone(),
+                e.spec.as_ref().map(|s| {
+                    let stats = e.stats.lock();
+                    ChildStatus {
+                        id: s.id.to_string(),
+                        running: e.running,
+                        restarts: stats.restarts,
+                        last_exit: stats.last_exit.clone(),
+                    }
                 })
             })
             .collect()
@@ -562,6 +569,19 @@ impl NodeRun {
         };
         entry.generation += 1;
         entry.pending = None;
+        // The supervisor would restart a failure of this child at once and alone: the child's
+        // task may do it itself (see `in_place.rs`).
+        let in_place = (self.config.strategy == SupervisionStrategy::OneForOne
+            && matches!(spec.backoff, Backoff::Immediate)
+            && spec.restart != RestartPolicy::Temporary)
+            .then(|| InPlace {
+                supervisor: Arc::clone(&self.name),
+                child: Arc::clone(&spec.id),
+                policy: spec.restart,
+                window: Arc::clone(&self.window),
+                within: self.config.intensity.within,
+                stats: Arc::clone(&entry.stats),
+            });
         let ctx = ChildContext {
             system,
             child_id: Arc::clone(&spec.id),
@@ -570,10 +590,11 @@ impl NodeRun {
                 index: i,
                 generation: entry.generation,
             },
+            in_place,
         };
         spec.child.start_boxed(ctx).await?;
         entry.running = true;
-        entry.last_start = Instant::now();
+        entry.stats.lock().last_start = Instant::now();
         Ok(())
     }
 
@@ -639,7 +660,7 @@ impl NodeRun {
         let now = Instant::now();
         let within = self.config.intensity.within;
         let entry = self.entries.get_mut(index)?;
-        entry.last_exit = Some(reason.clone());
+        entry.stats.lock().last_exit = Some(reason.clone());
         let spec = entry.spec.as_ref()?;
         let id = Arc::clone(&spec.id);
         let policy = spec.restart;
@@ -653,12 +674,8 @@ impl NodeRun {
             entry.spec = None;
             return None;
         }
-        if now.saturating_duration_since(entry.last_start) >= within {
-            entry.attempts = 0;
-        }
-        let attempt = entry.attempts;
-        entry.attempts = entry.attempts.saturating_add(1);
-        if !self.window.record(now) {
+        let attempt = entry.stats.lock().record_exit(&reason, now, within);
+        if !self.window_lock().record(now) {
             let i = self.config.intensity;
             return Some(format!(
                 "restart intensity exceeded ({} restarts within {:?}); child {id} {reason}",
@@ -722,7 +739,10 @@ impl NodeRun {
             match self.start_child(i).await {
                 Ok(()) => {
                     let entry = &mut self.entries[i];
-                    entry.restarts += 1;
+                    {
+                        let mut stats = entry.stats.lock();
+                        stats.restarts = stats.restarts.saturating_add(1);
+                    }
                     if let (Some(obs), Some(spec)) =
                         (self.system.inner.observer.get(), entry.spec.as_ref())
                     {

@@ -90,6 +90,11 @@ impl SignalLane {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Whether a stop (or drain) waits (without taking it).
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.bits.load(Ordering::Acquire) & STOP != 0
+    }
+
     /// Whether a signal waits (without taking it).
     pub(crate) fn has_pending(&self) -> bool {
         self.bits.load(Ordering::Acquire) != 0

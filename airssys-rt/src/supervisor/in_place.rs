@@ -109,11 +109,12 @@ impl InPlace {
         lane: &SignalLane,
     ) -> Option<u32> {
         // Only a failure of a handler: a stop (requested or the actor's own) and an escalation
-        // are the supervisor's to handle.
+        // are the supervisor's to handle. A pending health check stays on the lane and is
+        // answered by the fresh instance.
         if !matches!(reason, StopReason::Failed(_) | StopReason::Panicked(_))
             || !self.policy.should_restart(reason)
             || system.is_shutting_down()
-            || lane.has_pending()
+            || lane.stop_requested()
         {
             return None;
         }

@@ -340,3 +340,43 @@ async fn a_failure_while_a_stop_is_pending_is_not_restarted_in_place() {
     eventually(|| system.lookup::<Msg>("w").is_none()).await;
     system.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_health_check_pending_at_a_failure_is_answered_by_the_fresh_instance() {
+    let system = ActorSystem::new();
+    let seen = Seen::default();
+    let root = system
+        .start_supervisor(
+            SupervisorNode::builder("root")
+                .intensity(RestartIntensity::new(100, Duration::from_secs(60)))
+                .health_check_interval(Duration::from_millis(100))
+                .child(ChildSpec::actor("w", seen.factory()))
+                .build(),
+        )
+        .await
+        .unwrap();
+    let w = system.lookup::<Msg>("w").unwrap();
+    let (holding_tx, holding_rx) = oneshot::channel();
+    let (release_tx, release_rx) = oneshot::channel();
+    w.tell(Msg::HoldThenPanic {
+        holding: holding_tx,
+        release: release_rx,
+    })
+    .await
+    .unwrap();
+    holding_rx.await.unwrap();
+    // The health check at 100 ms waits (up to 100 ms) for the held actor.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    release_tx.send(()).unwrap();
+    eventually(|| seen.starts().len() == 2).await;
+    // The fresh instance answered it: no health-check failure, no second restart.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = root.children().await.unwrap();
+    assert_eq!(seen.starts().len(), 2);
+    assert_eq!(status[0].restarts, 1);
+    assert_eq!(
+        status[0].last_exit,
+        Some(StopReason::Panicked("scripted panic after hold".into()))
+    );
+    system.shutdown().await;
+}

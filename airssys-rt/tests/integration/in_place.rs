@@ -135,19 +135,40 @@ fn tree(seen: &Seen, strategy: SupervisionStrategy, backoff: Backoff) -> Supervi
         .build()
 }
 
+async fn start(
+    system: &ActorSystem,
+    seen: &Seen,
+    strategy: SupervisionStrategy,
+    backoff: Backoff,
+) -> airssys_rt::SupervisorRef {
+    system
+        .start_supervisor(tree(seen, strategy, backoff))
+        .await
+        .unwrap()
+}
+
+/// The fresh instance runs in a new task, and both starts in the supervisor's.
+fn assert_through_the_supervisor(before: Id, after: Id, starts: &[Option<Id>]) {
+    assert_ne!(after, before, "the fresh instance runs in a new task");
+    assert_eq!(starts.len(), 2);
+    assert_eq!(
+        starts[0], starts[1],
+        "both starts ran in the supervisor's task"
+    );
+}
+
 #[tokio::test]
 async fn an_immediate_one_for_one_restart_runs_in_the_failed_actors_own_task() {
     let restarts = Arc::new(Restarts::default());
     let system = ActorSystem::builder().observer(restarts.clone()).build();
     let seen = Seen::default();
-    let root = system
-        .start_supervisor(tree(
-            &seen,
-            SupervisionStrategy::OneForOne,
-            Backoff::Immediate,
-        ))
-        .await
-        .unwrap();
+    let root = start(
+        &system,
+        &seen,
+        SupervisionStrategy::OneForOne,
+        Backoff::Immediate,
+    )
+    .await;
     let w = system.lookup::<Msg>("w").unwrap();
     let task = w.ask(Msg::Where, SEC).await.unwrap();
     w.tell(Msg::Panic).await.unwrap();
@@ -198,26 +219,20 @@ async fn restart_once(system: &ActorSystem, seen: &Seen) -> (Id, Id, Vec<Option<
 async fn a_restart_with_a_backoff_delay_goes_through_the_supervisor() {
     let system = ActorSystem::new();
     let seen = Seen::default();
-    system
-        .start_supervisor(tree(
-            &seen,
-            SupervisionStrategy::OneForOne,
-            Backoff::Delayed(Duration::from_millis(300)),
-        ))
-        .await
-        .unwrap();
+    start(
+        &system,
+        &seen,
+        SupervisionStrategy::OneForOne,
+        Backoff::Delayed(Duration::from_millis(300)),
+    )
+    .await;
     let t0 = tokio::time::Instant::now();
     let (before, after, starts) = restart_once(&system, &seen).await;
     assert!(
         t0.elapsed() >= Duration::from_millis(300),
         "the backoff was waited out"
     );
-    assert_ne!(after, before, "the fresh instance runs in a new task");
-    assert_eq!(starts.len(), 2);
-    assert_eq!(
-        starts[0], starts[1],
-        "both starts ran in the supervisor's task"
-    );
+    assert_through_the_supervisor(before, after, &starts);
     system.shutdown().await;
 }
 
@@ -225,20 +240,15 @@ async fn a_restart_with_a_backoff_delay_goes_through_the_supervisor() {
 async fn a_one_for_all_restart_goes_through_the_supervisor() {
     let system = ActorSystem::new();
     let seen = Seen::default();
-    system
-        .start_supervisor(tree(
-            &seen,
-            SupervisionStrategy::OneForAll,
-            Backoff::Immediate,
-        ))
-        .await
-        .unwrap();
+    start(
+        &system,
+        &seen,
+        SupervisionStrategy::OneForAll,
+        Backoff::Immediate,
+    )
+    .await;
     let (before, after, starts) = restart_once(&system, &seen).await;
-    assert_ne!(after, before, "the fresh instance runs in a new task");
-    assert_eq!(
-        starts[0], starts[1],
-        "both starts ran in the supervisor's task"
-    );
+    assert_through_the_supervisor(before, after, &starts);
     system.shutdown().await;
 }
 
@@ -248,14 +258,13 @@ async fn a_fresh_instance_failing_to_start_in_place_is_restarted_by_the_supervis
     let seen = Seen::default();
     // The second `pre_start` (the restart in place) fails; the supervisor makes a third.
     seen.fail_start.store(2, Ordering::SeqCst);
-    let root = system
-        .start_supervisor(tree(
-            &seen,
-            SupervisionStrategy::OneForOne,
-            Backoff::Immediate,
-        ))
-        .await
-        .unwrap();
+    let root = start(
+        &system,
+        &seen,
+        SupervisionStrategy::OneForOne,
+        Backoff::Immediate,
+    )
+    .await;
     let (before, after, starts) = restart_once(&system, &seen).await;
     assert_eq!(starts.len(), 3);
     assert_eq!(starts[1], Some(before), "the restart in place was tried");
@@ -305,18 +314,9 @@ async fn in_place_restarts_count_in_the_supervisors_restart_intensity() {
     system.shutdown().await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failure_while_a_stop_is_pending_is_not_restarted_in_place() {
-    let system = ActorSystem::new();
-    let seen = Seen::default();
-    let root = system
-        .start_supervisor(tree(
-            &seen,
-            SupervisionStrategy::OneForOne,
-            Backoff::Immediate,
-        ))
-        .await
-        .unwrap();
+/// Sends `w` a message that holds it, then panics once released; returns when it holds, with
+/// the release handle.
+async fn hold_then_panic(system: &ActorSystem) -> oneshot::Sender<()> {
     let w = system.lookup::<Msg>("w").unwrap();
     let (holding_tx, holding_rx) = oneshot::channel();
     let (release_tx, release_rx) = oneshot::channel();
@@ -327,6 +327,21 @@ async fn a_failure_while_a_stop_is_pending_is_not_restarted_in_place() {
     .await
     .unwrap();
     holding_rx.await.unwrap();
+    release_tx
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_while_a_stop_is_pending_is_not_restarted_in_place() {
+    let system = ActorSystem::new();
+    let seen = Seen::default();
+    let root = start(
+        &system,
+        &seen,
+        SupervisionStrategy::OneForOne,
+        Backoff::Immediate,
+    )
+    .await;
+    let release_tx = hold_then_panic(&system).await;
     // The supervisor asks the held child to stop, then waits for it.
     let stopping = tokio::spawn({
         let root = root.clone();
@@ -355,16 +370,7 @@ async fn a_health_check_pending_at_a_failure_is_answered_by_the_fresh_instance()
         )
         .await
         .unwrap();
-    let w = system.lookup::<Msg>("w").unwrap();
-    let (holding_tx, holding_rx) = oneshot::channel();
-    let (release_tx, release_rx) = oneshot::channel();
-    w.tell(Msg::HoldThenPanic {
-        holding: holding_tx,
-        release: release_rx,
-    })
-    .await
-    .unwrap();
-    holding_rx.await.unwrap();
+    let release_tx = hold_then_panic(&system).await;
     // The health check at 100 ms waits (up to 100 ms) for the held actor.
     tokio::time::sleep(Duration::from_millis(150)).await;
     release_tx.send(()).unwrap();

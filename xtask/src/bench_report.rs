@@ -81,6 +81,12 @@ between runs, and every contestant of a group runs in the same process, one afte
 the same conditions. Each bench's module doc (`benches/benches/*.rs`) says exactly what is timed
 for each contestant. Memory rows come from a counting allocator and repeat exactly. Run the
 command two or three times before drawing conclusions.
+
+Two rows have a second floor column. `ask_roundtrip`: `floor_timeout` is the floor with its reply
+awaited under `tokio::time::timeout`, as every airssys ask carries a timeout. `component_spawn`:
+`floor` drops each batch's stores on a task each, as an actor's store is dropped by its own task;
+`floor_same_thread` drops them inline on the spawning task, whose next instantiations then reuse
+memory freed on their own core (faster: see `benches/benches/component.rs`).
 ";
 
 /// The `cargo bench` arguments: short runs by default, shorter still with `--quick`.

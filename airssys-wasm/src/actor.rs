@@ -458,14 +458,16 @@ impl Actor for ComponentActor {
         ctx: &mut ActorContext<ComponentMessage, B>,
     ) -> impl Future<Output = Result<(), ComponentError>> + Send {
         // The whole handler is boxed: the future of a message in flight (wasmtime's call
-        // future, the upgrade path) is then not part of every idle component's task, which
-        // holds only this pointer between messages. One small allocation per message, next to
-        // a guest call.
+        // future) is then not part of every idle component's task, which holds only this
+        // pointer between messages. One small allocation per message, next to a guest call.
+        // The upgrade path (a whole instantiation's future, over 1 KiB) is boxed apart, so that
+        // this box holds only a delivery: 1616 bytes with it inline, a malloc in glibc's
+        // large-chunk path on every message.
         Box::pin(async move {
             match msg {
                 ComponentMessage::Deliver(env) => self.deliver(env, ctx).await,
                 ComponentMessage::Upgrade(template) => {
-                    let result = self.upgrade(template, ctx.system()).await;
+                    let result = Box::pin(self.upgrade(template, ctx.system())).await;
                     ctx.reply(result.clone().map(|()| None));
                     match result {
                         // A failed snapshot poisons the old store: restart it.

@@ -38,29 +38,16 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// It runs in the future of whoever starts the actor (`spawn`, a supervisor's `start`), before the
 /// actor's task exists: the starter waits for it anyway, and running it here saves a task hop
 /// and a cross-task wake-up per (re)start. Messages sent meanwhile queue in the mailbox.
-///
-/// Not boxed: `spawn`'s future lives only until the actor started, and a supervisor's `start`
-/// future is boxed already. A component's `pre_start` future is about 1.3 KiB: boxed, it was a
-/// malloc in glibc's large-chunk path (which first consolidates the fast bins) on every spawn,
-/// about 0.3 µs of a 23 µs component spawn in an alternating probe (2026-12-02).
 pub(crate) async fn pre_start<A: Actor, B: MessageBroker<A::Message>>(
     actor: &mut A,
     ctx: &mut ActorContext<A::Message, B>,
 ) -> Result<(), StopReason> {
-    match AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind().await {
+    // Boxed: a cold path, kept out of the starter's future.
+    match Box::pin(AssertUnwindSafe(actor.pre_start(ctx)).catch_unwind()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(StopReason::Failed(e.to_string())),
         Err(p) => Err(StopReason::Panicked(panic_message(p.as_ref()))),
     }
-}
-
-/// [`pre_start`] boxed, for a restart in place: its caller is the actor's own task, and every
-/// byte of that future is in every idle actor's task.
-pub(crate) async fn pre_start_boxed<A: Actor, B: MessageBroker<A::Message>>(
-    actor: &mut A,
-    ctx: &mut ActorContext<A::Message, B>,
-) -> Result<(), StopReason> {
-    Box::pin(pre_start(actor, ctx)).await
 }
 
 /// One instance of an actor with its mailbox and context, as its task owns them.

@@ -89,7 +89,7 @@ impl<B, F> Renew<B, F> {
         inst.actor = fresh;
         let broker = self.broker.broker(&system);
         inst.ctx = ActorContext::new(actor_ref, broker, system.clone());
-        runner::pre_start_boxed(&mut inst.actor, &mut inst.ctx).await?;
+        runner::pre_start(&mut inst.actor, &mut inst.ctx).await?;
         self.leave.restarted(&system, attempt);
         if let (Some(obs), Some(t0)) = (system.inner.observer.get(), t0) {
             let r = inst.ctx.myself();

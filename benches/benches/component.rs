@@ -38,13 +38,14 @@
 //!   store is dropped by its own task, on whichever worker tokio runs it. `floor`: each store
 //!   dropped by a tokio task of its own (awaited), the same way. `floor_same_thread`: the same
 //!   instantiation, its stores dropped inline by the spawning task. Where the last batch was
-//!   freed changes the next batch's instantiation: glibc hands the freed chunks back, and a chunk
-//!   freed on the other core is a cache miss when it is reused (the raw instantiation makes about
-//!   160 allocations). Measured with a probe on 2 workers, raw instantiation took about 2.7 µs
-//!   longer after drops on tasks than after drops inline; with 1 worker, airssys was 1.05–1.11×
-//!   the inline floor. An actor runtime cannot drop a store on the spawner's thread, so the
-//!   target compares against `floor`; `floor_same_thread` stays in the table. Target ≤ 1.2×
-//!   floor.
+//!   freed changes the next batch's instantiation: measured with a probe on 2 workers
+//!   (2026-12-02, six alternating runs), raw instantiation took about 2.7 µs longer after drops
+//!   on tasks than after drops inline; with 1 worker, airssys was 1.05–1.11× the inline floor.
+//!   The likely cause is memory reused cold: the raw instantiation makes about 160 allocations,
+//!   and after drops on the other core their chunks come back from there (glibc tunables, one
+//!   arena or no tcache, did not change the gap). An actor runtime cannot drop a store on the
+//!   spawner's thread, so the target compares against `floor`; `floor_same_thread` stays in the
+//!   table. Target ≤ 1.2× floor.
 //! - `component_roundtrip` — `airssys`: `ActorRef<ComponentMessage>::ask(deliver("bench", 16
 //!   bytes))` to a spawned `echo`, reply received and checked. `floor`: a tokio task owns the
 //!   store and instance; the sender sends it the envelope and a `oneshot` over a bounded `mpsc`

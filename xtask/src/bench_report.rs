@@ -82,11 +82,18 @@ the same conditions. Each bench's module doc (`benches/benches/*.rs`) says exact
 for each contestant. Memory rows come from a counting allocator and repeat exactly. Run the
 command two or three times before drawing conclusions.
 
-Two rows have a second floor column. `ask_roundtrip`: `floor_timeout` is the floor with its reply
-awaited under `tokio::time::timeout`, as every airssys ask carries a timeout. `component_spawn`:
-`floor` drops each batch's stores on a task each, as an actor's store is dropped by its own task;
-`floor_same_thread` drops them inline on the spawning task, whose next instantiations then reuse
-memory freed on their own core (faster: see `benches/benches/component.rs`).
+Three measures have a second floor column. `ask_roundtrip`: `floor_timeout` is the floor with
+its reply awaited under `tokio::time::timeout`, as every airssys ask carries a timeout.
+`component_spawn`: `floor` drops each batch's stores on a task each, as an actor's store is
+dropped by its own task; `floor_same_thread` drops them inline on the spawning task, whose next
+instantiations then reuse memory freed on their own core (faster: see
+`benches/benches/component.rs`). `registry_lookup`: `floor` is a `DashMap` of small handles
+allocated one after another, which stay in cache even at 100 000 names;
+`floor_same_handles` is a `DashMap` holding the registered actors' own `ActorRef`s, so cloning
+one out touches the actor's address record as the registry's lookup does. Where the two floors
+part (100 000 names), the difference is the cost of reaching actors whose memory no longer fits
+in the caches, which any registry that hands out a live handle pays; `airssys` against
+`floor_same_handles` is the registry's own overhead (see `benches/benches/scalability.rs`).
 ";
 
 /// The `cargo bench` arguments: short runs by default, shorter still with `--quick`.

@@ -11,6 +11,12 @@ use super::table::{Row, fmt_time};
 enum Check {
     /// `airssys` over `floor` of `measure`, at most `max`.
     OverFloor { measure: &'static str, max: f64 },
+    /// `airssys` over another column of `measure` (a second floor), at most `max`.
+    OverColumn {
+        measure: &'static str,
+        column: &'static str,
+        max: f64,
+    },
     /// Every peer's time over `airssys` of `measure`, at least `min` (airssys `min`× faster).
     FasterThanPeers { measure: &'static str, min: f64 },
     /// `airssys` of `measure` at most `max` (nanoseconds, or the row's unit).
@@ -85,6 +91,22 @@ const TARGETS: &[Target] = &[
             measure: "registry_lookup/100000",
             base: "registry_lookup/10",
             max: 1.5,
+        },
+    },
+    Target {
+        text: "registry lookup ≤ 1.2× a `DashMap` get of the same handles (10 names)",
+        check: Check::OverColumn {
+            measure: "registry_lookup/10",
+            column: "floor_same_handles",
+            max: 1.2,
+        },
+    },
+    Target {
+        text: "registry lookup ≤ 1.2× a `DashMap` get of the same handles (100 000 names)",
+        check: Check::OverColumn {
+            measure: "registry_lookup/100000",
+            column: "floor_same_handles",
+            max: 1.2,
         },
     },
     Target {
@@ -163,6 +185,14 @@ fn verdict(rows: &[Row], check: Check) -> Option<(String, bool)> {
         Check::OverFloor { measure, max } => {
             let r = value(rows, measure, "airssys")? / value(rows, measure, "floor")?;
             Some((format!("{r:.2}× (`{measure}`)"), r <= max))
+        }
+        Check::OverColumn {
+            measure,
+            column,
+            max,
+        } => {
+            let r = value(rows, measure, "airssys")? / value(rows, measure, column)?;
+            Some((format!("{r:.2}× (`{measure}`, `{column}`)"), r <= max))
         }
         Check::FasterThanPeers { measure, min } => {
             let ours = value(rows, measure, "airssys")?;
@@ -246,7 +276,11 @@ mod tests {
                 &[("airssys", 2100.0)],
             ),
             row("registry_lookup/10", None, &[("airssys", 30.0)]),
-            row("registry_lookup/100000", None, &[("airssys", 40.0)]),
+            row(
+                "registry_lookup/100000",
+                None,
+                &[("airssys", 40.0), ("floor_same_handles", 32.0)],
+            ),
         ];
         let table = render(&rows);
         assert!(
@@ -262,6 +296,10 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("1.33× (`registry_lookup/100000` / `registry_lookup/10`) | yes |"));
+        assert!(
+            table.contains("1.25× (`registry_lookup/100000`, `floor_same_handles`) | **no** |"),
+            "{table}"
+        );
         assert!(table.contains("| ask ≤ 1.3× mpsc + oneshot | not measured in this run | — |"));
     }
 }

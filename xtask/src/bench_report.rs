@@ -1,6 +1,8 @@
 //! `cargo xtask bench-report [--quick] [--out FILE]`: runs the criterion benches of
 //! `airssys-benches` briefly and prints one markdown table (ours, the raw floor and the peers
-//! side by side), with the date, the machine, the compiler and the command to repeat it.
+//! side by side), with the date, the machine, the compiler and the command to repeat it. It first
+//! installs what the benches need, as `cargo xtask test` does (the `wasm32-wasip2` target for the
+//! guest components, `nats-server` for the cluster benches).
 
 mod table;
 mod targets;
@@ -30,6 +32,10 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     }
     let bench_args = bench_args(quick);
     let target_dir = target_dir()?;
+    // The component benches build the guests (the `wasm32-wasip2` target) and the cluster
+    // benches start a nats-server: installed as for `cargo xtask test` (on stderr, so that
+    // stdout holds only the report).
+    crate::test::ensure_tools(&util::workspace_root())?;
 
     // Results older than this run (other benches, earlier runs) are left out of the table.
     let started = SystemTime::now()

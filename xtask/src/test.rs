@@ -72,16 +72,23 @@ const ENSURE: &[Ensure] = &[
     },
 ];
 
+/// Installs what the tests and the benches need ([`ENSURE`]), each only where its marker says
+/// so and only if it is missing. Its progress goes to stderr.
+pub(crate) fn ensure_tools(root: &Path) -> Result<()> {
+    for step in ENSURE {
+        if (step.needed)(root)? {
+            eprintln!("==> ensure: {}", step.what);
+            (step.ensure)().with_context(|| format!("step `ensure {}` failed", step.what))?;
+        }
+    }
+    Ok(())
+}
+
 /// Entry point: `cargo xtask test`.
 pub(crate) fn run(args: &[&str]) -> Result<()> {
     util::no_args("test", args)?;
     let root = util::workspace_root();
-    for step in ENSURE {
-        if (step.needed)(&root)? {
-            println!("==> ensure: {}", step.what);
-            (step.ensure)().with_context(|| format!("step `ensure {}` failed", step.what))?;
-        }
-    }
+    ensure_tools(&root)?;
     let mut cargo_test = util::cargo(&["test", "--workspace"]);
     let guest_dir = if has_guest_components(&root)? {
         guests::build().context("building the guest components for the host tests")?;
@@ -244,19 +251,19 @@ pub(crate) fn ensure_wasm_target() -> Result<()> {
         .current_dir(util::workspace_root());
     let installed = util::capture(&mut list).context("is rustup installed?")?;
     if installed.lines().any(|l| l.trim() == WASM_TARGET) {
-        println!("    {WASM_TARGET} is installed");
+        eprintln!("    {WASM_TARGET} is installed");
         return Ok(());
     }
     let mut add = Command::new("rustup");
     add.args(["target", "add", WASM_TARGET])
         .current_dir(util::workspace_root());
-    util::run_step("install wasm target", &mut add)
+    util::run_setup_step("install wasm target", &mut add)
 }
 
 /// Installs `nats-server` with apt-get unless it is on `PATH` already.
 fn ensure_nats_server() -> Result<()> {
     if tool_works("nats-server", &["--version"]) {
-        println!("    nats-server is installed");
+        eprintln!("    nats-server is installed");
         return Ok(());
     }
     let root = util::capture(Command::new("id").arg("-u")).is_ok_and(|uid| uid.trim() == "0");
@@ -273,8 +280,8 @@ fn ensure_nats_server() -> Result<()> {
             .stdin(Stdio::null());
         cmd
     };
-    util::run_step("apt-get update", &mut apt(&["update"]))?;
-    util::run_step(
+    util::run_setup_step("apt-get update", &mut apt(&["update"]))?;
+    util::run_setup_step(
         "install nats-server",
         &mut apt(&["install", "-y", "nats-server"]),
     )?;

@@ -96,6 +96,23 @@ pub(crate) fn run_step(step: &str, cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// As [`run_step`], for a setup step (installing a tool): the header and the command's output
+/// go to stderr, so that a command whose stdout is its result (`bench-report`) keeps it clean.
+pub(crate) fn run_setup_step(step: &str, cmd: &mut Command) -> Result<()> {
+    eprintln!("==> {step}: {}", display(cmd));
+    let status = cmd
+        .stdout(std::io::stderr())
+        .status()
+        .with_context(|| format!("step `{step}`: could not start `{}`", display(cmd)))?;
+    if !status.success() {
+        bail!(
+            "step `{step}` failed: `{}` exited with {status}",
+            display(cmd)
+        );
+    }
+    Ok(())
+}
+
 /// Runs `cmd` and returns its stdout as a string (stderr passes through), failing on non-zero exit.
 pub(crate) fn capture(cmd: &mut Command) -> Result<String> {
     let out = cmd

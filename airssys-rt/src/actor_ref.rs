@@ -285,9 +285,8 @@ impl<M: Message> ActorRef<M> {
     /// The address back from [`to_any`](Self::to_any), if it takes messages of type `M`.
     #[inline]
     pub(crate) fn from_any(any: &Arc<dyn Any + Send + Sync>) -> Option<Self> {
-        if !(**any).is::<RefInner<M>>() {
-            return None;
-        }
+        // One type check (`downcast` makes it): a lookup with the wrong message type, a
+        // caller's mistake, pays a reference count up and down instead.
         Arc::clone(any)
             .downcast::<RefInner<M>>()
             .ok()

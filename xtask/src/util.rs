@@ -84,24 +84,19 @@ pub(crate) fn display(cmd: &Command) -> String {
 /// Prints a step header, runs `cmd` with inherited stdio and fails naming the step if it fails.
 pub(crate) fn run_step(step: &str, cmd: &mut Command) -> Result<()> {
     println!("==> {step}: {}", display(cmd));
-    let status = cmd
-        .status()
-        .with_context(|| format!("step `{step}`: could not start `{}`", display(cmd)))?;
-    if !status.success() {
-        bail!(
-            "step `{step}` failed: `{}` exited with {status}",
-            display(cmd)
-        );
-    }
-    Ok(())
+    run_checked(step, cmd)
 }
 
 /// As [`run_step`], for a setup step (installing a tool): the header and the command's output
 /// go to stderr, so that a command whose stdout is its result (`bench-report`) keeps it clean.
 pub(crate) fn run_setup_step(step: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {step}: {}", display(cmd));
+    run_checked(step, cmd.stdout(std::io::stderr()))
+}
+
+/// Runs `cmd` and fails naming the step if it cannot start or exits non-zero.
+fn run_checked(step: &str, cmd: &mut Command) -> Result<()> {
     let status = cmd
-        .stdout(std::io::stderr())
         .status()
         .with_context(|| format!("step `{step}`: could not start `{}`", display(cmd)))?;
     if !status.success() {

@@ -271,7 +271,7 @@ impl<M: Message> ActorRef<M> {
         self.inner.lane.request_stop();
     }
 
-    /// Messages currently queued (always 0 for an unbounded mailbox).
+    /// Messages currently queued.
     #[must_use]
     pub fn mailbox_depth(&self) -> usize {
         self.inner.tx.depth()

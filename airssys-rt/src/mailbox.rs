@@ -1,11 +1,12 @@
 //! Mailboxes: bounded by default, with a policy for when they are full.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll};
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
-use futures_util::task::AtomicWaker;
-
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::dead_letter::DeadLetterReason;
 use crate::reply::ReplyTx;
@@ -98,36 +99,47 @@ pub(crate) struct Envelope<M: Message> {
 
 /// The sending half of a mailbox, kept in the actor's address.
 ///
-/// The queue itself (a tokio channel: about 1.3 KiB of channel state and a first block of 32
-/// slots) is allocated by the first message sent, not by the spawn: an actor that is never sent
-/// anything — the common case among thousands of idle ones — holds none. Until then
-/// `opening` says where the receiving end is; once the channel exists, a send is one atomic
-/// load more than a plain channel send.
+/// The queue is a `VecDeque` behind a mutex, with the waker of the task that waits for the next
+/// message beside it. A push is one lock (and a wake-up when the actor waits). The actor takes
+/// everything queued at once, by swapping the queue with its own empty buffer under the same
+/// lock, and then handles that batch without touching the lock: a sender and a busy actor meet
+/// on the lock once per batch, not once per message. Going idle registers the actor's waker
+/// under the lock, so no message slips in between the look and the registration.
+///
+/// The bound counts every message not yet handed to the actor: those queued here and those of
+/// the actor's batch it has not taken yet (`batch - consumed`, `consumed` written by the actor
+/// alone).
+///
+/// Nothing is allocated until the first message (a `VecDeque` starts empty); the two buffers
+/// then hold 4 slots each and grow by doubling while messages pile up, and a buffer that held
+/// more than [`SHRINK_ABOVE`] gives its memory back once it is empty. An actor that was sent
+/// one message therefore costs a few slots more than one never sent any, where a tokio channel
+/// (this mailbox until 2026-12) costs about 1.5 KiB.
 pub(crate) struct MailboxSender<M: Message> {
-    chan: OnceLock<Chan<M>>,
-    capacity: Option<usize>,
-    opening: Mutex<Opening<M>>,
-    /// The actor task, while it waits on a mailbox that has no channel yet.
-    waker: AtomicWaker,
+    state: Mutex<State<M>>,
+    /// `usize::MAX` for an unbounded mailbox.
+    capacity: usize,
+    /// How many messages of its current batch the actor has taken (written by the actor only).
+    consumed: AtomicUsize,
+    /// Senders in [`push`](Self::push) that found the mailbox full and wait for room.
+    waiting: AtomicUsize,
+    /// Wakes the senders waiting for room.
+    room: Notify,
 }
 
-/// The channel's sending end, once the first message opened it.
-enum Chan<M: Message> {
-    Bounded(mpsc::Sender<Envelope<M>>),
-    Unbounded(mpsc::UnboundedSender<Envelope<M>>),
+struct State<M: Message> {
+    queue: VecDeque<Envelope<M>>,
+    /// The size of the batch the actor took last.
+    batch: usize,
+    /// The task waiting for the next message: the actor's run or, before the actor's task
+    /// exists, what creates it on the first message (see `task::for_actor`). Taken by the push
+    /// that wakes it.
+    rx_waker: Option<Waker>,
+    closed: bool,
 }
 
-/// Where the receiving end of a lazily opened mailbox is.
-enum Opening<M: Message> {
-    /// Nothing was ever sent: there is no channel.
-    Unopened,
-    /// A sender opened the channel; the actor has not picked the receiving end up yet.
-    Ready(Rx<M>),
-    /// The actor holds the receiving end.
-    Taken,
-    /// The actor closed its mailbox before anything was sent: sends fail.
-    Closed,
-}
+/// A buffer that held more slots than this gives them back once it is empty.
+const SHRINK_ABOVE: usize = 256;
 
 /// The outcome of a non-waiting push.
 pub(crate) enum TryPush<M: Message> {
@@ -136,135 +148,146 @@ pub(crate) enum TryPush<M: Message> {
     Closed(Envelope<M>),
 }
 
+/// A mailbox's sending half: an empty queue, nothing allocated (see [`MailboxSender`]).
+pub(crate) fn sender<M: Message>(config: MailboxConfig) -> MailboxSender<M> {
+    MailboxSender {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            batch: 0,
+            rx_waker: None,
+            closed: false,
+        }),
+        capacity: config.capacity.unwrap_or(usize::MAX),
+        consumed: AtomicUsize::new(0),
+        waiting: AtomicUsize::new(0),
+        room: Notify::new(),
+    }
+}
+
 impl<M: Message> MailboxSender<M> {
-    /// The channel, opening it on the first send; `None` if the mailbox was closed unopened.
+    /// The queue (a poisoned lock is taken over: no code panics while holding it, and the
+    /// queue stays consistent whatever a panic interrupted elsewhere).
     #[inline]
-    fn chan(&self) -> Option<&Chan<M>> {
-        match self.chan.get() {
-            Some(chan) => Some(chan),
-            None => self.open(),
-        }
+    fn lock(&self) -> MutexGuard<'_, State<M>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    #[cold]
-    fn open(&self) -> Option<&Chan<M>> {
-        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(chan) = self.chan.get() {
-            return Some(chan);
+    /// Messages not yet handed to the actor: queued, or in its batch and not taken.
+    #[inline]
+    fn pending(&self, state: &State<M>) -> usize {
+        let taken = self.consumed.load(Ordering::SeqCst);
+        state.queue.len() + state.batch.saturating_sub(taken)
+    }
+
+    /// Queues `env` if there is room; wakes the waiting receiver outside the lock.
+    /// `Err(_, true)`: closed; `Err(_, false)`: full.
+    #[inline]
+    fn push_locked(
+        &self,
+        mut state: MutexGuard<'_, State<M>>,
+        env: Envelope<M>,
+    ) -> Result<(), (Envelope<M>, bool)> {
+        if state.closed {
+            return Err((env, true));
         }
-        if matches!(*opening, Opening::Closed) {
-            return None;
+        if self.capacity != usize::MAX && self.pending(&state) >= self.capacity {
+            return Err((env, false));
         }
-        let (chan, rx) = match self.capacity {
-            Some(cap) => {
-                let (tx, rx) = mpsc::channel(cap);
-                (Chan::Bounded(tx), Rx::Bounded(rx))
-            }
-            None => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                (Chan::Unbounded(tx), Rx::Unbounded(rx))
-            }
-        };
-        *opening = Opening::Ready(rx);
-        let chan = self.chan.get_or_init(|| chan);
-        drop(opening);
-        self.waker.wake();
-        Some(chan)
+        state.queue.push_back(env);
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
     }
 
     #[inline]
     pub(crate) fn try_push(&self, env: Envelope<M>) -> TryPush<M> {
-        match self.chan() {
-            Some(Chan::Bounded(tx)) => match tx.try_send(env) {
-                Ok(()) => TryPush::Pushed,
-                Err(mpsc::error::TrySendError::Full(env)) => TryPush::Full(env),
-                Err(mpsc::error::TrySendError::Closed(env)) => TryPush::Closed(env),
-            },
-            Some(Chan::Unbounded(tx)) => match tx.send(env) {
-                Ok(()) => TryPush::Pushed,
-                Err(mpsc::error::SendError(env)) => TryPush::Closed(env),
-            },
-            None => TryPush::Closed(env),
+        match self.push_locked(self.lock(), env) {
+            Ok(()) => TryPush::Pushed,
+            Err((env, true)) => TryPush::Closed(env),
+            Err((env, false)) => TryPush::Full(env),
         }
     }
 
     /// Waits for room; returns the envelope back if the mailbox closed.
-    pub(crate) async fn push(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
-        match self.chan() {
-            Some(Chan::Bounded(tx)) => tx.send(env).await.map_err(|e| e.0),
-            Some(Chan::Unbounded(tx)) => tx.send(env).map_err(|e| e.0),
-            None => Err(env),
+    ///
+    /// Cancel safety: cancelling drops the envelope, which was never queued.
+    pub(crate) async fn push(&self, mut env: Envelope<M>) -> Result<(), Envelope<M>> {
+        loop {
+            // Enabled before the look: room made (or a close) after it wakes this waiter.
+            let mut notified = pin!(self.room.notified());
+            notified.as_mut().enable();
+            // Counted before the look, which reads `consumed`; the actor writes `consumed` and
+            // then reads this count (both sequentially consistent): either the look sees the
+            // room, or the actor sees this sender waiting and wakes it.
+            self.waiting.fetch_add(1, Ordering::SeqCst);
+            let waiting = Waiting(self);
+            env = match self.push_locked(self.lock(), env) {
+                Ok(()) => return Ok(()),
+                Err((back, true)) => return Err(back),
+                Err((back, false)) => back,
+            };
+            notified.await;
+            drop(waiting);
         }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        match self.chan.get() {
-            Some(Chan::Bounded(tx)) => tx.is_closed(),
-            Some(Chan::Unbounded(tx)) => tx.is_closed(),
-            None => matches!(
-                *self.opening.lock().unwrap_or_else(PoisonError::into_inner),
-                Opening::Closed
-            ),
+        self.lock().closed
+    }
+
+    /// Whether a message waits for the actor: queued, or left in the batch of a run that ended
+    /// (a restarted actor's receiver carries it over).
+    pub(crate) fn has_queued(&self) -> bool {
+        self.pending(&self.lock()) > 0
+    }
+
+    /// Registers the waker that the next message wakes, unless it is already the one there;
+    /// returns the one it replaces, to be dropped outside the lock.
+    fn register(state: &mut State<M>, waker: &Waker) -> Option<Waker> {
+        match &state.rx_waker {
+            Some(w) if w.will_wake(waker) => None,
+            _ => state.rx_waker.replace(waker.clone()),
         }
     }
 
-    /// Whether a first message opened the channel.
-    pub(crate) fn is_opened(&self) -> bool {
-        self.chan.get().is_some()
+    /// Registers the waker that the next message wakes (the actor's task is created by it).
+    pub(crate) fn register_opening_waker(&self, waker: &Waker) {
+        let old = Self::register(&mut self.lock(), waker);
+        drop(old);
     }
 
-    /// Registers the waker that a first message (which opens the channel) wakes.
-    pub(crate) fn register_opening_waker(&self, waker: &std::task::Waker) {
-        self.waker.register(waker);
-    }
-
-    /// Messages currently queued (0 for an unbounded mailbox, whose depth is not tracked).
+    /// Messages not yet handed to the actor.
     pub(crate) fn depth(&self) -> usize {
-        match self.chan.get() {
-            Some(Chan::Bounded(tx)) => tx.max_capacity() - tx.capacity(),
-            Some(Chan::Unbounded(_)) | None => 0,
-        }
+        self.pending(&self.lock())
     }
 
-    /// The receiving end, if a sender opened the channel since the actor last looked.
-    fn take_opened(&self) -> Option<Rx<M>> {
-        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
-        match std::mem::replace(&mut *opening, Opening::Taken) {
-            Opening::Ready(rx) => Some(rx),
-            other => {
-                *opening = other;
-                None
-            }
-        }
+    /// The actor took one more message of its batch: records it and wakes a sender waiting
+    /// for room, if any.
+    #[inline]
+    fn taken(&self, consumed: usize) {
+        self.consumed.store(consumed, Ordering::SeqCst);
+        self.wake_waiting();
     }
 
-    /// Closes a mailbox that was never opened (later sends fail), or hands over the receiving
-    /// end a sender opened meanwhile, for the caller to close and drain.
-    fn close_unopened(&self) -> Option<Rx<M>> {
-        let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
-        match std::mem::replace(&mut *opening, Opening::Taken) {
-            Opening::Ready(rx) => Some(rx),
-            Opening::Unopened | Opening::Closed => {
-                *opening = Opening::Closed;
-                None
-            }
-            Opening::Taken => None,
+    /// Wakes a sender waiting for room, if any (after the room was made visible).
+    #[inline]
+    fn wake_waiting(&self) {
+        if self.capacity != usize::MAX && self.waiting.load(Ordering::SeqCst) > 0 {
+            self.room.notify_one();
         }
     }
 }
 
-/// The receiving end of the channel.
-enum Rx<M: Message> {
-    Bounded(mpsc::Receiver<Envelope<M>>),
-    Unbounded(mpsc::UnboundedReceiver<Envelope<M>>),
-}
+/// A sender counted in [`MailboxSender::waiting`], uncounted when it stops waiting (woken or
+/// cancelled).
+struct Waiting<'a, M: Message>(&'a MailboxSender<M>);
 
-impl<M: Message> Rx<M> {
-    fn close(&mut self) {
-        match self {
-            Self::Bounded(rx) => rx.close(),
-            Self::Unbounded(rx) => rx.close(),
-        }
+impl<M: Message> Drop for Waiting<'_, M> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -275,64 +298,74 @@ impl<M: Message> Rx<M> {
 /// handling it — to the dead-letter queue, so nothing disappears silently.
 ///
 /// It names its actor through the actor's own address (one pointer: the id, name, dead-letter
-/// queue and the sending half live there), which keeps it, and so every idle actor's task,
-/// small. It holds the channel's receiving end once the first message opened the channel.
+/// queue and the shared queue live there). It holds the batch the actor took last.
 pub(crate) struct MailboxReceiver<M: Message> {
-    rx: Option<Rx<M>>,
     owner: ActorRef<M>,
+    /// The batch taken from the shared queue, handled in order before the next one is taken.
+    batch: VecDeque<Envelope<M>>,
+    /// How many of `batch` were taken (mirrored in `MailboxSender::consumed`).
+    consumed: usize,
     pub(crate) in_flight: bool,
     /// The owner's signal lane holds the waker of the task now running the actor (see
     /// `runner::run_actor`).
     pub(crate) lane_armed: bool,
 }
 
-/// A mailbox's sending half, with no channel yet (see [`MailboxSender`]).
-pub(crate) fn sender<M: Message>(config: MailboxConfig) -> MailboxSender<M> {
-    MailboxSender {
-        chan: OnceLock::new(),
-        capacity: config.capacity,
-        opening: Mutex::new(Opening::Unopened),
-        waker: AtomicWaker::new(),
-    }
-}
-
 impl<M: Message> MailboxReceiver<M> {
     pub(crate) fn new(owner: ActorRef<M>) -> Self {
         Self {
-            rx: None,
             owner,
+            batch: VecDeque::new(),
+            consumed: 0,
             in_flight: false,
             lane_armed: false,
         }
     }
 
-    /// The receiving end, if the channel is open (picking it up after the first send).
-    #[inline]
-    fn rx(&mut self) -> Option<&mut Rx<M>> {
-        if self.rx.is_none() {
-            self.rx = self.owner.mailbox().take_opened();
+    /// The next message: from the batch, else everything queued becomes the next batch; else,
+    /// with a waker, registers it for the next message.
+    fn next(&mut self, waker: Option<&Waker>) -> Poll<Option<Envelope<M>>> {
+        if let Some(env) = self.batch.pop_front() {
+            self.consumed += 1;
+            self.owner.mailbox().taken(self.consumed);
+            return Poll::Ready(Some(env));
         }
-        self.rx.as_mut()
+        if self.batch.capacity() > SHRINK_ABOVE {
+            self.batch = VecDeque::new();
+        }
+        let tx = self.owner.mailbox();
+        let mut state = tx.lock();
+        if state.queue.is_empty() {
+            if state.closed {
+                return Poll::Ready(None);
+            }
+            let old = waker.and_then(|w| MailboxSender::register(&mut state, w));
+            drop(state);
+            drop(old);
+            return Poll::Pending;
+        }
+        std::mem::swap(&mut state.queue, &mut self.batch);
+        state.batch = self.batch.len();
+        let env = self.batch.pop_front();
+        self.consumed = 1;
+        // Under the lock, which orders it against every sender's look (made under the lock);
+        // a sender counted as waiting before this lock was taken is seen below.
+        tx.consumed.store(1, Ordering::Relaxed);
+        drop(state);
+        tx.wake_waiting();
+        Poll::Ready(env)
     }
 
+    /// The next message; `Ready(None)` once the mailbox is closed and empty.
     #[inline]
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
-        if self.rx.is_none() {
-            // Registered before looking, so a sender that opens the channel right after the
-            // look wakes this task.
-            self.owner.mailbox().waker.register(cx.waker());
-        }
-        match self.rx() {
-            Some(Rx::Bounded(rx)) => rx.poll_recv(cx),
-            Some(Rx::Unbounded(rx)) => rx.poll_recv(cx),
-            None => Poll::Pending,
-        }
+        self.next(Some(cx.waker()))
     }
 
     pub(crate) fn try_recv(&mut self) -> Option<Envelope<M>> {
-        match self.rx()? {
-            Rx::Bounded(rx) => rx.try_recv().ok(),
-            Rx::Unbounded(rx) => rx.try_recv().ok(),
+        match self.next(None) {
+            Poll::Ready(env) => env,
+            Poll::Pending => None,
         }
     }
 
@@ -341,17 +374,21 @@ impl<M: Message> MailboxReceiver<M> {
         self.owner.record_dead_letter(reason);
     }
 
-    /// Closes the mailbox and dead-letters everything still queued. Returns how many.
+    /// Closes the mailbox (later sends fail, senders waiting for room get their message back)
+    /// and dead-letters everything still queued. Returns how many.
     pub(crate) fn close_and_drain(&mut self) -> u64 {
-        if self.rx.is_none() {
-            self.rx = self.owner.mailbox().close_unopened();
-        }
-        let Some(rx) = self.rx.as_mut() else {
-            return 0;
+        let tx = self.owner.mailbox();
+        let queued = {
+            let mut state = tx.lock();
+            state.closed = true;
+            state.batch = 0;
+            std::mem::take(&mut state.queue)
         };
-        rx.close();
+        tx.room.notify_waiters();
+        let batch = std::mem::take(&mut self.batch);
+        self.consumed = 0;
         let mut n = 0;
-        while let Some(env) = self.try_recv() {
+        for env in batch.into_iter().chain(queued) {
             n += 1;
             self.owner
                 .record_dead_letter_with(DeadLetterReason::Stopped, Box::new(env.msg));

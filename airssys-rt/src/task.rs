@@ -221,7 +221,7 @@ pub(crate) fn for_actor<M: crate::Message>(
 ) -> ActorTask {
     ActorTask::new(
         spawn,
-        || actor_ref.mailbox().is_opened() || actor_ref.lane().has_pending(),
+        || actor_ref.mailbox().has_queued() || actor_ref.lane().has_pending(),
         |waker| {
             actor_ref.mailbox().register_opening_waker(waker);
             actor_ref.lane().register(waker);

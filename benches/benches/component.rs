@@ -78,8 +78,8 @@
 //!   `components_per_gib_resident`. Target (heap) ≤ 1.2× floor. A second round,
 //!   `memory_per_used_component` (heap), reads the same after each component answered one
 //!   message (`airssys`: an ask of 16 bytes to `echo`, reply checked; `floor`: one typed
-//!   `call_handle` with the same bytes): an airssys mailbox allocates its queue (about 1.3 KiB)
-//!   on the first message, which the first round does not show. Same target.
+//!   `call_handle` with the same bytes): an airssys mailbox allocates its queue, and the actor
+//!   its task, on the first message, which the first round does not show. Same target.
 //!
 //! The counting allocator wraps every allocation of this binary (one atomic add per allocation
 //! and free), for both contestants alike; it is needed by the memory measure, which lives in the

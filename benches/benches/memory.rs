@@ -18,9 +18,9 @@
 //! `ActorRef` kept). Each is first warmed up once (spawn and stop) so one-time lazy
 //! initialisation is not charged to the measured round.
 //!
-//! Why two measures: an airssys mailbox allocates its queue (a tokio channel, about 1.3 KiB)
-//! on the first message sent to it, so an actor that was never sent anything is smaller than one
-//! that was. `memory_per_used_actor` shows the second case for airssys and the floor (each sent
+//! Why two measures: an airssys mailbox allocates its queue (4 slots at first) on the first
+//! message sent to it, and the actor's task is created by that message, so an actor that was
+//! never sent anything is smaller than one that was. `memory_per_used_actor` shows the second case for airssys and the floor (each sent
 //! one `Tick` with `try_send`/`try_tell`, then left to handle it); ractor and kameo are measured
 //! only idle. An airssys actor that was never sent anything has no tokio task either (its task
 //! is created by the first message or signal, see `airssys-rt/src/task.rs`): the idle figure

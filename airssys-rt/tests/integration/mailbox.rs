@@ -1,5 +1,5 @@
 //! Each mailbox policy under a full mailbox, a stop that arrives while it is full, and the
-//! mailbox's queue opened by the first message (sent during `pre_start`, racing a stop, or never).
+//! first message (sent during `pre_start`, racing a stop, or never).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

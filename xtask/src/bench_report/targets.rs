@@ -79,7 +79,7 @@ const TARGETS: &[Target] = &[
         },
     },
     Target {
-        text: "≤ 2 KiB per idle actor (sent one message, its queue open)",
+        text: "≤ 2 KiB per idle actor (sent one message)",
         check: Check::Absolute {
             measure: "memory_per_used_actor",
             max: 2048.0,

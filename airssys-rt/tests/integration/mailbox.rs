@@ -244,3 +244,138 @@ async fn a_first_message_racing_a_stop_is_never_lost() {
     assert_eq!(accounted() + refused, ROUNDS);
     system.shutdown().await;
 }
+
+/// Queues `Hold` and then `rest` before the actor first runs, so that it takes them all as one
+/// batch; returns once it is holding (the rest of the batch is taken but not handled).
+async fn hold_with_batch(
+    actor: &airssys_rt::ActorRef<Cmd>,
+    rest: Vec<Cmd>,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (holding_tx, holding_rx) = tokio::sync::oneshot::channel();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel();
+    actor
+        .try_tell(Cmd::Hold {
+            holding: holding_tx,
+            release: release_rx,
+        })
+        .unwrap();
+    for cmd in rest {
+        actor.try_tell(cmd).unwrap();
+    }
+    holding_rx.await.unwrap();
+    release_tx
+}
+
+async fn bounded_actor(
+    capacity: usize,
+    policy: MailboxPolicy,
+) -> (ActorSystem, airssys_rt::ActorRef<Cmd>, Shared) {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system
+        .spawn_with(
+            Probe::new(&shared),
+            SpawnOptions::new().mailbox(MailboxConfig::bounded(capacity).with_policy(policy)),
+        )
+        .await
+        .unwrap();
+    (system, actor, shared)
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_counts_messages_the_actor_took_in_a_batch_but_has_not_handled() {
+    let (system, actor, _shared) = bounded_actor(3, MailboxPolicy::Reject).await;
+    // The actor took [Hold, Push(1), Push(2)] and handles Hold: two are still waiting.
+    let release = hold_with_batch(&actor, vec![Cmd::Push(1), Cmd::Push(2)]).await;
+    assert_eq!(actor.mailbox_depth(), 2);
+    actor.try_tell(Cmd::Push(3)).unwrap();
+    assert_eq!(actor.mailbox_depth(), 3);
+    assert!(matches!(
+        actor.try_tell(Cmd::Push(4)),
+        Err(SendError::Full(Cmd::Push(4)))
+    ));
+    release.send(()).unwrap();
+    eventually(|| actor.mailbox_depth() == 0).await;
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(system.dead_letters().total(), 0);
+    system.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sender_waiting_for_room_is_woken_by_a_message_taken_from_the_batch() {
+    let (system, actor, _shared) = bounded_actor(3, MailboxPolicy::Block).await;
+    let (second_tx, second_rx) = tokio::sync::oneshot::channel();
+    let (release_second, second_release_rx) = tokio::sync::oneshot::channel();
+    // The batch: [Hold, Push(1), Hold]; with Push(2) queued behind it the mailbox is full.
+    let release_first = hold_with_batch(
+        &actor,
+        vec![
+            Cmd::Push(1),
+            Cmd::Hold {
+                holding: second_tx,
+                release: second_release_rx,
+            },
+        ],
+    )
+    .await;
+    actor.try_tell(Cmd::Push(2)).unwrap();
+    let sender = {
+        let actor = actor.clone();
+        tokio::spawn(async move { actor.tell(Cmd::Push(3)).await })
+    };
+    tokio::task::yield_now().await;
+    assert!(!sender.is_finished(), "the mailbox is full");
+    // Taking Push(1) from the batch makes room while the actor goes on to hold again, its batch
+    // not yet used up: the waiting sender must be woken by that, not by the next batch.
+    release_first.send(()).unwrap();
+    second_rx.await.unwrap();
+    tokio::time::timeout(SEC, sender)
+        .await
+        .expect("the sender was not woken while the actor held the rest of its batch")
+        .unwrap()
+        .unwrap();
+    release_second.send(()).unwrap();
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![1, 2, 3]);
+    system.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn senders_blocking_on_a_small_mailbox_on_two_threads_lose_and_reorder_nothing() {
+    const SENDERS: u64 = 4;
+    const EACH: u64 = 2_000;
+    let (system, actor, _shared) = bounded_actor(4, MailboxPolicy::Block).await;
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|s| {
+            let actor = actor.clone();
+            tokio::spawn(async move {
+                for i in 0..EACH {
+                    actor.tell(Cmd::Push(s * 1_000_000 + i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let all = async {
+        for s in senders {
+            s.await.unwrap();
+        }
+        actor.ask(Cmd::Get, SEC).await.unwrap()
+    };
+    let seen = tokio::time::timeout(Duration::from_secs(30), all)
+        .await
+        .expect("a sender waiting for room was never woken");
+    assert_eq!(
+        seen.len() as u64,
+        SENDERS * EACH,
+        "every message handled once"
+    );
+    for s in 0..SENDERS {
+        let mine: Vec<u64> = seen
+            .iter()
+            .filter(|v| **v / 1_000_000 == s)
+            .map(|v| v % 1_000_000)
+            .collect();
+        assert_eq!(mine, (0..EACH).collect::<Vec<_>>(), "sender {s} in order");
+    }
+    assert_eq!(system.dead_letters().total(), 0);
+    system.shutdown().await;
+}

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::Notify;
@@ -120,7 +120,12 @@ pub(crate) struct MailboxSender<M: Message> {
     /// `usize::MAX` for an unbounded mailbox.
     capacity: usize,
     /// How many messages of its current batch the actor has taken (written by the actor only).
-    consumed: AtomicUsize,
+    /// A small allocation of its own, made before the actor's lane and address, so it never
+    /// shares a cache line with the queue's lock: the actor writes it once per message and the
+    /// senders write the lock once per message, and on one line the two would bounce between
+    /// cores (measured: `tell_1to1` at 190–225 ns instead of 116 ns). A 128-byte aligned field
+    /// did the same for 320 bytes more per actor.
+    consumed: Arc<AtomicUsize>,
     /// Senders in [`push`](Self::push) that found the mailbox full and wait for room.
     waiting: AtomicUsize,
     /// Wakes the senders waiting for room.
@@ -158,7 +163,7 @@ pub(crate) fn sender<M: Message>(config: MailboxConfig) -> MailboxSender<M> {
             closed: false,
         }),
         capacity: config.capacity.unwrap_or(usize::MAX),
-        consumed: AtomicUsize::new(0),
+        consumed: Arc::new(AtomicUsize::new(0)),
         waiting: AtomicUsize::new(0),
         room: Notify::new(),
     }
@@ -179,6 +184,16 @@ impl<M: Message> MailboxSender<M> {
         state.queue.len() + state.batch.saturating_sub(taken)
     }
 
+    /// Whether the mailbox is full. Reads the actor's count only when the whole batch plus the
+    /// queue could fill it: otherwise there is room whatever the actor took, and the sender
+    /// leaves the actor's cache line alone.
+    #[inline]
+    fn is_full(&self, state: &State<M>) -> bool {
+        self.capacity != usize::MAX
+            && state.queue.len() + state.batch >= self.capacity
+            && self.pending(state) >= self.capacity
+    }
+
     /// Queues `env` if there is room; wakes the waiting receiver outside the lock.
     /// `Err(_, true)`: closed; `Err(_, false)`: full.
     #[inline]
@@ -190,7 +205,7 @@ impl<M: Message> MailboxSender<M> {
         if state.closed {
             return Err((env, true));
         }
-        if self.capacity != usize::MAX && self.pending(&state) >= self.capacity {
+        if self.is_full(&state) {
             return Err((env, false));
         }
         state.queue.push_back(env);

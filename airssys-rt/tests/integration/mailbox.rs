@@ -379,3 +379,25 @@ async fn senders_blocking_on_a_small_mailbox_on_two_threads_lose_and_reorder_not
     assert_eq!(system.dead_letters().total(), 0);
     system.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unbounded_mailbox_reports_its_depth() {
+    let system = ActorSystem::new();
+    let shared = Shared::new("p");
+    let actor = system
+        .spawn_with(
+            Probe::new(&shared),
+            SpawnOptions::new().mailbox(MailboxConfig::unbounded()),
+        )
+        .await
+        .unwrap();
+    let release = hold(&actor).await;
+    for n in 1..=3 {
+        actor.try_tell(Cmd::Push(n)).unwrap();
+    }
+    assert_eq!(actor.mailbox_depth(), 3);
+    release.send(()).unwrap();
+    eventually(|| actor.mailbox_depth() == 0).await;
+    assert_eq!(actor.ask(Cmd::Get, SEC).await.unwrap(), vec![1, 2, 3]);
+    system.shutdown().await;
+}

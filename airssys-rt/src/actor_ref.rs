@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::dead_letter::{DeadLetterReason, DeadLetters};
 use crate::mailbox::{Envelope, MailboxPolicy, MailboxSender, TryPush};
 use crate::observer::{AskOutcome, RuntimeEvent};
+use crate::registry::Registered;
 use crate::signal::SignalLane;
 use crate::{ActorId, AskError, Message, SendError};
 
@@ -63,6 +64,12 @@ struct RefInner<M: Message> {
     policy: MailboxPolicy,
     lane: Arc<SignalLane>,
     dead_letters: DeadLetters,
+}
+
+impl<M: Message> Registered for RefInner<M> {
+    fn id(&self) -> ActorId {
+        self.id
+    }
 }
 
 impl<M: Message> Clone for ActorRef<M> {
@@ -278,17 +285,18 @@ impl<M: Message> ActorRef<M> {
     }
 
     /// The address, type-erased for the registry (one `Arc`, no extra box).
-    pub(crate) fn to_any(&self) -> Arc<dyn Any + Send + Sync> {
-        Arc::clone(&self.inner) as Arc<dyn Any + Send + Sync>
+    pub(crate) fn to_registered(&self) -> Arc<dyn Registered> {
+        Arc::clone(&self.inner) as Arc<dyn Registered>
     }
 
-    /// The address back from [`to_any`](Self::to_any), if it takes messages of type `M`.
+    /// The address back from [`to_registered`](Self::to_registered), if it takes messages of
+    /// type `M`.
     #[inline]
-    pub(crate) fn from_any(any: &Arc<dyn Any + Send + Sync>) -> Option<Self> {
+    pub(crate) fn from_registered(entry: &Arc<dyn Registered>) -> Option<Self> {
         // One type check (`downcast` makes it): a lookup with the wrong message type, a
         // caller's mistake, pays a reference count up and down instead.
-        Arc::clone(any)
-            .downcast::<RefInner<M>>()
+        let any: Arc<dyn Any + Send + Sync> = Arc::<dyn Registered>::clone(entry);
+        any.downcast::<RefInner<M>>()
             .ok()
             .map(|inner| Self { inner })
     }

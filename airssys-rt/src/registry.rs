@@ -8,17 +8,18 @@ use dashmap::mapref::entry::Entry;
 
 use crate::{ActorId, ActorRef, Message};
 
-struct Registered {
-    id: ActorId,
-    /// The actor's shared address state, type-erased: a lookup is one map probe and one
-    /// reference-count increment, like a plain `DashMap<_, Arc<_>>`.
-    actor_ref: Arc<dyn Any + Send + Sync>,
+/// An actor's shared address state as the registry holds it, type-erased: a lookup is one map
+/// probe and one reference-count increment, like a plain `DashMap<_, Arc<_>>`. The record knows
+/// its own id, so an entry is this pointer beside its key (a 32-byte bucket).
+pub(crate) trait Registered: Any + Send + Sync {
+    /// The actor's id.
+    fn id(&self) -> ActorId;
 }
 
 /// Maps names to actor addresses. Cheap to clone (shared).
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
-    map: Arc<DashMap<Arc<str>, Registered>>,
+    map: Arc<DashMap<Arc<str>, Arc<dyn Registered>>>,
     /// Who waits for a name to be removed (the cluster node releasing a name cluster-wide);
     /// empty unless cluster mode uses it, and read only when a name is removed.
     #[cfg(feature = "nats")]
@@ -31,10 +32,7 @@ impl Registry {
         match self.map.entry(name) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                v.insert(Registered {
-                    id: actor_ref.id(),
-                    actor_ref: actor_ref.to_any(),
-                });
+                v.insert(actor_ref.to_registered());
                 true
             }
         }
@@ -42,7 +40,7 @@ impl Registry {
 
     /// Removes `name` if it still belongs to `id`.
     pub(crate) fn unregister(&self, name: &str, id: ActorId) {
-        let _removed = self.map.remove_if(name, |_, r| r.id == id);
+        let _removed = self.map.remove_if(name, |_, r| r.id() == id);
         #[cfg(feature = "nats")]
         if _removed.is_some() && !self.removal.is_empty() {
             self.notify_removed(id);
@@ -80,11 +78,11 @@ impl Registry {
     pub(crate) fn lookup<M: Message>(&self, name: &str) -> Option<ActorRef<M>> {
         self.map
             .get(name)
-            .and_then(|r| ActorRef::from_any(&r.actor_ref))
+            .and_then(|r| ActorRef::from_registered(r.value()))
     }
 
     pub(crate) fn id_of(&self, name: &str) -> Option<ActorId> {
-        self.map.get(name).map(|r| r.id)
+        self.map.get(name).map(|r| r.id())
     }
 
     pub(crate) fn len(&self) -> usize {

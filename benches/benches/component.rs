@@ -63,6 +63,18 @@
 //!   `floor`: inline and per iteration, a fresh `Store` + `instantiate_async` + `call_init` +
 //!   one `call_handle` that traps, then the store dropped — no channel hop (the airssys figure
 //!   includes its ask's hop). Target ≤ 1.5× floor.
+//! - `component_restart_after_trap_one_worker` — the same two contestants on a runtime of one
+//!   worker thread; a diagnostic row, no target. On 2 workers the asker and the component ping-
+//!   pong through tokio's LIFO slot, which tokio caps at 3 polls per tick: about every second
+//!   restart the next wake goes to the run queue and wakes the parked worker through its
+//!   driver's eventfd, that worker may steal the pair (the next instantiation then runs on a
+//!   core whose caches are cold), and while both cores are awake each `madvise` that resets a
+//!   pool slot is a TLB shootdown sent to the other core. The inline floor wakes nobody.
+//!   `perf stat` (2026-12-03, Intel Xeon VM, 3 s samples): airssys on 2 workers 33 366
+//!   `write`s and 41 651 context switches for 61 947 traps; on 1 worker 1 446 and 9 154 for
+//!   98 532 traps; the floor 154 and 9 786 (about 3 `madvise`s per restart everywhere). One
+//!   worker takes the scheduler out: what is left is airssys's own cost (actor, mailbox, ask,
+//!   audit, restart books).
 //! - `memory_per_idle_component` — not criterion: measured first, before the groups (skipped
 //!   when a criterion name filter does not match it, and in `--list` / `--test`). 1 000 idle
 //!   `echo` components (`airssys`: spawned unsupervised, `ActorRef` kept; `floor`: `Store` +
@@ -99,7 +111,8 @@ use airssys_benches::floor::{
     raw,
 };
 use airssys_benches::{
-    ASK_TIMEOUT, MAILBOX_CAPACITY, airssys_stop, guest_dir, on_worker, runtime, write_report,
+    ASK_TIMEOUT, MAILBOX_CAPACITY, airssys_stop, guest_dir, on_worker, runtime,
+    runtime_with_workers, write_report,
 };
 use airssys_rt::{ActorRef, ActorSystem, Backoff, RestartIntensity, SupervisorNode};
 use airssys_wasm::{
@@ -347,8 +360,8 @@ async fn ask_trap(actor: &ActorRef<ComponentMessage>) {
     assert!(is_trap(&reply), "expected a trap, got {reply:?}");
 }
 
-fn component_restart_after_trap(c: &mut Criterion, rt: &Runtime, g: &Guests) {
-    let mut group = c.benchmark_group("component_restart_after_trap");
+fn component_restart_after_trap(c: &mut Criterion, name: &str, rt: &Runtime, g: &Guests) {
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(1));
 
     let system = ActorSystem::new();
@@ -386,8 +399,8 @@ fn component_restart_after_trap(c: &mut Criterion, rt: &Runtime, g: &Guests) {
     assert!(supervisor.is_running(), "the supervisor never gave up");
     if trapped > 0 {
         println!(
-            "component_restart_after_trap: {trapped} traps, each answered Trapped by a fresh \
-             instance; {dead} dead letters (the message in flight of each trap)"
+            "{name}: {trapped} traps, each answered Trapped by a fresh instance; {dead} dead \
+             letters (the message in flight of each trap)"
         );
     }
     rt.block_on(async {
@@ -660,6 +673,14 @@ fn main() {
         .configure_from_args();
     component_spawn(&mut c, &rt, &guests);
     component_roundtrip(&mut c, &rt, &guests);
-    component_restart_after_trap(&mut c, &rt, &guests);
+    component_restart_after_trap(&mut c, "component_restart_after_trap", &rt, &guests);
+    // Diagnostic, no target: the same on one worker thread (see the module docs).
+    let one = runtime_with_workers(1).expect("tokio runtime, 1 worker");
+    component_restart_after_trap(
+        &mut c,
+        "component_restart_after_trap_one_worker",
+        &one,
+        &guests,
+    );
     c.final_summary();
 }

@@ -48,8 +48,18 @@ pub const ASK_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// When the runtime cannot be built (no threads available).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    runtime_with_workers(2)
+}
+
+/// The same runtime with `workers` worker threads: for a diagnostic row that takes tokio's
+/// cross-worker wake-ups out of a measure (see `component_restart_after_trap_one_worker`).
+///
+/// # Errors
+///
+/// When the runtime cannot be built (no threads available).
+pub fn runtime_with_workers(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::Component as ComponentBindings;
 use crate::host::HostState;
@@ -97,7 +97,16 @@ impl WasmEngine {
                 .total_memories(n.saturating_mul(2))
                 .total_tables(n.saturating_mul(4))
                 .total_stacks(n)
-                .max_memory_size(config.max_memory_bytes);
+                .max_memory_size(config.max_memory_bytes)
+                .decommit_batch_size(config.decommit_batch.max(1))
+                .table_keep_resident(config.table_keep_resident)
+                // Linear memories are reset with `madvise` (a Rust component's dirty pages sit
+                // near its 1 MiB stack top, past any `memset` prefix worth keeping). Stated, not
+                // defaulted: wasmtime may turn the `PAGEMAP_SCAN` reset on by default, and in
+                // 48 that reset skips a dirty page the kernel swapped out, which the next
+                // instance in the slot would then read (wasmtime PR #14357, open).
+                .linear_memory_keep_resident(0)
+                .pagemap_scan(Enabled::No);
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&c).map_err(|e| EngineError::Config(format!("{e:#}")))?;

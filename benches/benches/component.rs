@@ -15,7 +15,8 @@
 //! Engines: `airssys` uses `WasmEngine::new(EngineConfig::default().with_max_instances(1200))`
 //! (pooling, epoch interruption with a 1 ms ticker thread, `concurrency_support(false)`, WASI p2
 //! and the host interface linked). The `floor` is built from the public wasmtime API with the
-//! same `Config` — the same pooling sizes (from the same `EngineConfig` values), epoch
+//! same `Config` — the same pooling sizes and slot reset (`decommit_batch`,
+//! `table_keep_resident`, no `PAGEMAP_SCAN`; from the same `EngineConfig` values), epoch
 //! interruption driven by its own 1 ms ticker thread, `concurrency_support(false)` — a
 //! `component::Linker` with `wasmtime_wasi::p2::add_to_linker_async` and the host interface
 //! (host functions with trivial bodies; the guests never call them), and `bindgen!` over the

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use airssys_wasm::EngineConfig;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The floor's epoch deadline, in ticks, set before every call.
@@ -139,7 +139,11 @@ impl FloorEngine {
             .total_memories(n.saturating_mul(2))
             .total_tables(n.saturating_mul(4))
             .total_stacks(n)
-            .max_memory_size(config.max_memory_bytes);
+            .max_memory_size(config.max_memory_bytes)
+            .decommit_batch_size(config.decommit_batch.max(1))
+            .table_keep_resident(config.table_keep_resident)
+            .linear_memory_keep_resident(0)
+            .pagemap_scan(Enabled::No);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&c).expect("floor engine");
         let mut linker = Linker::new(&engine);

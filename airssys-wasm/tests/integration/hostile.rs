@@ -5,12 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use airssys_rt::{
-    ActorSystem, MailboxConfig, MailboxPolicy, RestartIntensity, SupervisorNode, SupervisorRef,
+    ActorSystem, Backoff, MailboxConfig, MailboxPolicy, RestartIntensity, SupervisorNode,
+    SupervisorRef,
 };
 use airssys_wasm::{ComponentError, ComponentLimits, ComponentMessage, ComponentSpec, WasmEngine};
 use airssys_wasm_security::{AuditLog, CapabilitySet, FlushPolicy};
 
-use super::support::{ask_text, engine, eventually, load, system};
+use super::support::{self, ask_text, engine, eventually, load, system};
 
 const DEADLINE: Duration = Duration::from_millis(200);
 const MEMORY: usize = 16 << 20;
@@ -136,6 +137,52 @@ async fn a_stack_overflow_is_a_trap() {
         matches!(e, ComponentError::Trapped(t) if t == "stack overflow" || t.contains("out of bounds"))
     })
     .await;
+}
+
+/// A trap drops the instance; its pool slot is reset before any instance uses it again. Many
+/// trap-and-restart cycles on a pool of four instances, so freed slots go through the decommit
+/// batch and come back, with the default pool settings and with batching and in-place table
+/// zeroing off: every fresh instance counts its messages from 1, never on from the memory of
+/// the instance before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_after_a_trap_starts_from_fresh_memory() {
+    let configs = [
+        support::engine_config(4),
+        support::engine_config(4)
+            .with_decommit_batch(0)
+            .with_table_keep_resident(0),
+    ];
+    for config in configs {
+        let label = format!(
+            "decommit_batch {}, table_keep_resident {}",
+            config.decommit_batch, config.table_keep_resident
+        );
+        let engine = WasmEngine::new(config).unwrap();
+        let system = system();
+        let flaky = ComponentSpec::new("flaky", load(&engine, "flaky")).config("every=1000");
+        let _root = system
+            .start_supervisor(
+                SupervisorNode::builder("root")
+                    .intensity(RestartIntensity::new(1_000, Duration::from_secs(60)))
+                    .child(flaky.child_spec().backoff(Backoff::Immediate))
+                    .build(),
+            )
+            .await
+            .unwrap();
+        let actor = system.lookup::<ComponentMessage>("flaky").unwrap();
+        for cycle in 0..40 {
+            for n in 1..=3 {
+                assert_eq!(
+                    ask_text(&actor, "x").await.unwrap(),
+                    format!("ok {n}: x"),
+                    "{label}: instance {cycle}"
+                );
+            }
+            let err = ask_text(&actor, "crash").await.unwrap_err();
+            assert!(matches!(err, ComponentError::Trapped(_)), "{label}: {err}");
+        }
+        system.shutdown().await;
+    }
 }
 
 fn audit_lines(path: &Path) -> Vec<String> {

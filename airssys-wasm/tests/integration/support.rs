@@ -72,10 +72,14 @@ pub(crate) fn guest_bytes(name: &str) -> Vec<u8> {
 /// An engine for tests: pooling sized for `instances`, a shared precompiled cache so each
 /// guest is compiled once per machine, not once per test.
 pub(crate) fn engine(instances: u32) -> WasmEngine {
-    let config = EngineConfig::default()
+    WasmEngine::new(engine_config(instances)).expect("engine")
+}
+
+/// The configuration of [`engine`].
+pub(crate) fn engine_config(instances: u32) -> EngineConfig {
+    EngineConfig::default()
         .with_max_instances(instances)
-        .with_cache_dir(target_dir().join("airssys-test-cache"));
-    WasmEngine::new(config).expect("engine")
+        .with_cache_dir(target_dir().join("airssys-test-cache"))
 }
 
 pub(crate) fn load(engine: &WasmEngine, name: &str) -> ComponentTemplate {

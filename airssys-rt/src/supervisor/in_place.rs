@@ -127,7 +127,15 @@ impl InPlace {
                 return None;
             }
         }
-        tracing::warn!(supervisor = %self.supervisor, child = %self.child, %reason, "child stopped");
+        // The supervisor's own event, under the supervisor's target: a log filter on
+        // `airssys_rt::supervisor::node` sees a restart in place as it sees any other.
+        tracing::warn!(
+            target: "airssys_rt::supervisor::node",
+            supervisor = %self.supervisor,
+            child = %self.child,
+            %reason,
+            "child stopped"
+        );
         Some(self.stats.lock().record_exit(reason, now, self.within))
     }
 

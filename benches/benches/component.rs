@@ -54,28 +54,34 @@
 //!   and answers on the `oneshot`: one channel hop + the typed call + the reply hop, the same
 //!   shape as an ask. Target ≤ 1.5× floor.
 //! - `component_restart_after_trap` — the `trap` guest's `handle` executes `unreachable` on
-//!   *every* message, so no later message can prove liveness without trapping again. One
-//!   iteration is therefore "restart + the next trapping call's error reply": `airssys` is a
+//!   *every* message, so each message a fresh instance handles ends it. One iteration is "a
+//!   trap, the instance dropped, a fresh one made, the next message handled": `airssys` is a
 //!   `SupervisorNode` (`Backoff::Immediate`, `RestartIntensity::new(u32::MAX, 1 s)`) with the
-//!   `trap` component as its child; each sample first sends one untimed ask (it traps), then
-//!   times `iters` asks, each answered `ComponentError::Trapped` by a fresh instance that the
-//!   supervisor made after the previous trap (the old store dropped, a new `Store` from the
-//!   cached `InstancePre`, `init`, actor restarted, the queued ask delivered, trap, error reply).
-//!   `floor`: inline and per iteration, a fresh `Store` + `instantiate_async` + `call_init` +
-//!   one `call_handle` that traps, then the store dropped — no channel hop (the airssys figure
-//!   includes its ask's hop). Target ≤ 1.5× floor.
-//! - `component_restart_after_trap_one_worker` — the same two contestants on a runtime of one
-//!   worker thread; a diagnostic row, no target. On 2 workers the asker and the component ping-
-//!   pong through tokio's LIFO slot, which tokio caps at 3 polls per tick: about every second
+//!   `trap` component as its child. Each sample first sends one untimed ask (it traps); the
+//!   timed loop then queues the `iters` messages in chunks of 256 (255 tells, then an ask
+//!   whose `Trapped` reply says the chunk is done): each message is handled by the instance
+//!   made after the previous one trapped (the old store dropped, a new `Store` from the cached
+//!   `InstancePre`, `init`, the actor restarted in place on its mailbox). `floor`: inline and
+//!   per iteration, a fresh `Store` + `instantiate_async` + `call_init` + one `call_handle`
+//!   that traps, then the store dropped. Both do the same wasm work per iteration; the one ask
+//!   per chunk is the only channel round trip. The bench asserts that the dead-letter count
+//!   equals the messages sent (each is the message in flight of exactly one trap: none lost or
+//!   handled twice). Target ≤ 1.5× floor.
+//! - `component_restart_after_trap_ask` — diagnostic, no target: one ask per trap, its reply
+//!   awaited before the next (the shape this row had until 2026-12-03), so each iteration adds
+//!   a round trip between the asking task and the component's task that the inline floor does
+//!   not make. On 2 workers that round trip is dear: the asker and the component ping-pong
+//!   through tokio's LIFO slot, which tokio caps at 3 polls per tick, so about every second
 //!   restart the next wake goes to the run queue and wakes the parked worker through its
-//!   driver's eventfd, that worker may steal the pair (the next instantiation then runs on a
+//!   driver's eventfd; that worker may steal the pair (the next instantiation then runs on a
 //!   core whose caches are cold), and while both cores are awake each `madvise` that resets a
-//!   pool slot is a TLB shootdown sent to the other core. The inline floor wakes nobody.
-//!   `perf stat` (2026-12-03, Intel Xeon VM, 3 s samples): airssys on 2 workers 33 366
-//!   `write`s and 41 651 context switches for 61 947 traps; on 1 worker 1 446 and 9 154 for
-//!   98 532 traps; the floor 154 and 9 786 (about 3 `madvise`s per restart everywhere). One
-//!   worker takes the scheduler out: what is left is airssys's own cost (actor, mailbox, ask,
-//!   audit, restart books).
+//!   pool slot is a TLB shootdown sent to the other core. `perf stat` (2026-12-03, Intel Xeon
+//!   VM, 3 s samples, one ask per trap): airssys on 2 workers 33 366 `write`s and 41 651
+//!   context switches for 61 947 traps; on 1 worker 1 446 and 9 154 for 98 532 traps; the floor
+//!   154 and 9 786.
+//! - `component_restart_after_trap_ask_one_worker` — diagnostic, no target: the same on a
+//!   runtime of one worker thread, which takes tokio's cross-worker wake-ups out of the round
+//!   trip.
 //! - `memory_per_idle_component` — not criterion: measured first, before the groups (skipped
 //!   when a criterion name filter does not match it, and in `--list` / `--test`). 1 000 idle
 //!   `echo` components (`airssys`: spawned unsupervised, `ActorRef` kept; `floor`: `Store` +
@@ -361,7 +367,27 @@ async fn ask_trap(actor: &ActorRef<ComponentMessage>) {
     assert!(is_trap(&reply), "expected a trap, got {reply:?}");
 }
 
-fn component_restart_after_trap(c: &mut Criterion, name: &str, rt: &Runtime, g: &Guests) {
+/// How the timed loop of a restart-after-trap group reaches the `trap` component.
+#[derive(Debug, Clone, Copy)]
+enum TrapShape {
+    /// Trapping messages queued in the component's mailbox, [`QUEUED_CHUNK`] at a time: tells,
+    /// then one ask whose `Trapped` reply says the whole chunk was handled.
+    Queued,
+    /// One ask per trap, its reply awaited before the next.
+    Ask,
+}
+
+/// Messages queued at once by [`TrapShape::Queued`] (below the mailbox's capacity, so a tell
+/// never waits for room).
+const QUEUED_CHUNK: u64 = 256;
+
+fn component_restart_after_trap(
+    c: &mut Criterion,
+    name: &str,
+    shape: TrapShape,
+    rt: &Runtime,
+    g: &Guests,
+) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(1));
 
@@ -385,8 +411,24 @@ fn component_restart_after_trap(c: &mut Criterion, name: &str, rt: &Runtime, g: 
                 // answered by the instance the supervisor made after the previous trap.
                 ask_trap(&actor).await;
                 let start = Instant::now();
-                for _ in 0..iters {
-                    ask_trap(&actor).await;
+                match shape {
+                    TrapShape::Queued => {
+                        let mut left = iters;
+                        while left > 0 {
+                            let n = left.min(QUEUED_CHUNK);
+                            for _ in 1..n {
+                                let boom = ComponentMessage::deliver("bench", b"boom".to_vec());
+                                actor.tell(boom).await.unwrap();
+                            }
+                            ask_trap(&actor).await;
+                            left -= n;
+                        }
+                    }
+                    TrapShape::Ask => {
+                        for _ in 0..iters {
+                            ask_trap(&actor).await;
+                        }
+                    }
                 }
                 let elapsed = start.elapsed();
                 traps.fetch_add(iters + 1, Ordering::Relaxed);
@@ -398,10 +440,13 @@ fn component_restart_after_trap(c: &mut Criterion, name: &str, rt: &Runtime, g: 
     let trapped = traps.load(Ordering::Relaxed);
     let dead = system.dead_letters().total();
     assert!(supervisor.is_running(), "the supervisor never gave up");
+    // Every message sent was handled by a fresh instance and trapped: each is the message in
+    // flight of one trap, dead-lettered as such; none was dropped or handled twice.
+    assert_eq!(dead, trapped, "{name}: dead letters against messages sent");
     if trapped > 0 {
         println!(
-            "{name}: {trapped} traps, each answered Trapped by a fresh instance; {dead} dead \
-             letters (the message in flight of each trap)"
+            "{name}: {trapped} messages, each trapped a fresh instance; {dead} dead letters \
+             (the message in flight of each trap)"
         );
     }
     rt.block_on(async {
@@ -674,12 +719,26 @@ fn main() {
         .configure_from_args();
     component_spawn(&mut c, &rt, &guests);
     component_roundtrip(&mut c, &rt, &guests);
-    component_restart_after_trap(&mut c, "component_restart_after_trap", &rt, &guests);
-    // Diagnostic, no target: the same on one worker thread (see the module docs).
+    component_restart_after_trap(
+        &mut c,
+        "component_restart_after_trap",
+        TrapShape::Queued,
+        &rt,
+        &guests,
+    );
+    // Diagnostics, no target: one ask per trap, on 2 workers and on 1 (see the module docs).
+    component_restart_after_trap(
+        &mut c,
+        "component_restart_after_trap_ask",
+        TrapShape::Ask,
+        &rt,
+        &guests,
+    );
     let one = runtime_with_workers(1).expect("tokio runtime, 1 worker");
     component_restart_after_trap(
         &mut c,
-        "component_restart_after_trap_one_worker",
+        "component_restart_after_trap_ask_one_worker",
+        TrapShape::Ask,
         &one,
         &guests,
     );

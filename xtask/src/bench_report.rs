@@ -101,12 +101,13 @@ part (100 000 names), the difference is the cost of reaching actors whose memory
 in the caches, which any registry that hands out a live handle pays; `airssys` against
 `floor_same_handles` is the registry's own overhead (see `benches/benches/scalability.rs`).
 
-`component_restart_after_trap_one_worker` has no target: it is `component_restart_after_trap`
-again on a runtime of one worker thread. On two, the asker and the restarting component wake
-the idle worker about every second restart (tokio caps its LIFO slot at 3 polls per tick), the
-pair may move to the other core, and each pool-slot `madvise` becomes a TLB shootdown; the
-inline floor wakes nobody. The one-worker row is airssys's own cost without that (see
-`benches/benches/component.rs`).
+`component_restart_after_trap` queues the trapping messages, so each is handled by the instance
+made after the previous trap, as the floor makes one instance per trapping call, inline. The two
+`component_restart_after_trap_ask*` rows have no target: one ask per trap, awaited before the
+next, which adds a round trip to every restart. On two workers that round trip wakes the idle
+worker about every second restart (tokio caps its LIFO slot at 3 polls per tick), the pair may
+move to the other core, and each pool-slot `madvise` becomes a TLB shootdown; on one worker it
+does not (see `benches/benches/component.rs`).
 ";
 
 /// The `cargo bench` arguments: short runs by default, shorter still with `--quick`.

@@ -90,8 +90,11 @@
 //!   `memory.rs`: Rust heap of the host — stores, WASI contexts, actors, tasks, registry) and
 //!   **resident bytes** (`VmRSS` delta from `/proc/self/status`: heap pages *plus* the pages the
 //!   pooling allocator touched in its mmapped slots — linear memory, tables, instance state,
-//!   fiber stacks; the pool's virtual reservation itself is not resident). The RSS delta is
-//!   approximate: freed heap pages from the warm-up are reused. Written to
+//!   fiber stacks; the pool's virtual reservation itself is not resident). Each round starts
+//!   with glibc's `malloc_trim(0)`, so it pays for its own heap pages: without it, a round
+//!   reused the pages the round before it had freed, and the floor, measured after airssys,
+//!   read about 10 KiB less per instance (resident 1.66–1.71× until 2026-12-03; 1.06× with the
+//!   trim). Written to
 //!   `<target>/airssys-bench/component_memory.json` with the rows `memory_per_idle_component`
 //!   (heap), `components_per_gib` (1 GiB ÷ heap bytes), `resident_per_idle_component` and
 //!   `components_per_gib_resident`. Target (heap) ≤ 1.2× floor. A second round,
@@ -514,6 +517,24 @@ fn reading() -> (usize, usize) {
     (heap_bytes(), resident_bytes())
 }
 
+/// Gives the allocator's free pages back to the OS (glibc `malloc_trim(0)`), so that a round
+/// starts from the same state whatever ran before it: without it, a round that follows another
+/// reuses the pages its predecessor freed and its resident delta leaves its heap out.
+#[allow(unsafe_code)]
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: `malloc_trim` takes no pointers and only returns unused memory of glibc's
+        // own arenas; this binary's allocator (`Cap<System>`) is glibc malloc underneath.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// `n` idle components; `used`: each was asked once (`echo` of 16 bytes, reply checked) before
 /// the reading, so its mailbox queue is open.
 async fn airssys_idle(
@@ -532,6 +553,7 @@ async fn airssys_idle(
     let ids: Vec<String> = (0..n).map(|i| format!("{round}-{i}")).collect();
     let mut actors = Vec::with_capacity(n);
     settle().await;
+    trim_heap();
     let before = reading();
     for id in &ids {
         let spec = ComponentSpec::new(id.as_str(), template.clone());
@@ -561,6 +583,7 @@ async fn floor_idle(
 ) -> Footprint {
     let mut instances = Vec::with_capacity(n);
     settle().await;
+    trim_heap();
     let before = reading();
     for _ in 0..n {
         instances.push(floor_instantiate(engine, pre).await);

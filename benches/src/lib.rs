@@ -467,7 +467,12 @@ pub fn guest_dir() -> Result<PathBuf, BenchError> {
     if let Some(dir) = std::env::var_os(GUEST_DIR_ENV) {
         return Ok(PathBuf::from(dir));
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Read at run time first (cargo sets it for `run`, `test` and `bench`): two checkouts that
+    // share a target directory share this binary, and cargo does not rebuild it for the older
+    // one, whose compile-time path would then name the other checkout.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = manifest_dir
         .parent()
         .ok_or_else(|| err("the benches crate has no parent directory"))?;
     let out = target_dir().join("guests");

@@ -77,7 +77,10 @@ fn guest_dir() -> Result<PathBuf, Box<dyn Error>> {
         println!("  guests: from ${GUEST_DIR_ENV}");
         return Ok(PathBuf::from(dir));
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    // At run time first: a binary built in another checkout sharing the target directory.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = manifest_dir
         .parent()
         .ok_or("the examples crate has no parent directory")?;
     let target = match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {

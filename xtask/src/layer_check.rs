@@ -455,7 +455,8 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Value {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        let path = crate::util::workspace_root()
+            .join("xtask")
             .join("fixtures")
             .join(name);
         load(&path).unwrap()

@@ -9,10 +9,14 @@ use serde_json::Value;
 
 /// The workspace root (the parent of the xtask crate).
 pub(crate) fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Read at run time first (cargo sets it for `run`, `test` and `bench`): two checkouts that
+    // share a target directory share this binary, and cargo does not rebuild it for the older
+    // one, whose compile-time path would then name the other checkout.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest_dir
         .parent()
-        .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
+        .map_or_else(|| manifest_dir.clone(), Path::to_path_buf)
 }
 
 /// The cargo binary that invoked us (`$CARGO`), or `cargo` from `PATH`.

@@ -2,13 +2,12 @@
 //! runs verbatim: the claims of its prose (the restart count starts again, four crashes in ten
 //! seconds make the supervisor give up, `/health` turns 503 and requests get 404).
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::support::{HostProcess, client, eventually, post, sample, scrape};
 
 fn tutorial_manifest() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/host/tutorial.toml")
+    super::support::workspace_root().join("examples/host/tutorial.toml")
 }
 
 #[tokio::test]

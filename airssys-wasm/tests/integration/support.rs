@@ -9,7 +9,9 @@ use airssys_rt::{ActorRef, ActorSystem};
 use airssys_wasm::{ComponentMessage, ComponentTemplate, EngineConfig, WasmEngine};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // At run time first: a test binary built in another checkout sharing the target directory.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .expect("workspace root")
         .to_path_buf()

@@ -86,14 +86,25 @@ async fn metrics_move_as_messages_flow_and_parse_as_openmetrics() {
     for n in 0..5 {
         assert_eq!(echo.ask(Ping(n), Duration::from_secs(5)).await.unwrap(), n);
     }
-    let after = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // A message is counted when its handler returns, after the reply went out: scrape until
+    // the fifth shows up (bounded), then check everything on that text.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if sample(&text, "airssys_rt_messages_total{outcome=\"ok\"}") == Some(5.0)
+            || std::time::Instant::now() >= deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     let exposition = openmetrics_parser::openmetrics::parse_openmetrics(&after)
         .unwrap_or_else(|e| panic!("does not parse as OpenMetrics: {e:?}\n{after}"));
     assert!(exposition.families.contains_key("airssys_rt_messages"));

@@ -1,7 +1,7 @@
 //! Requests through ingress reach the components and come back with their replies; the
 //! metrics move as messages flow.
 
-use super::support::{HostProcess, client, demo_manifest, post, sample, scrape};
+use super::support::{HostProcess, client, demo_manifest, post, sample, scrape, scrape_until};
 
 #[tokio::test]
 async fn requests_through_ingress_return_the_components_replies() {
@@ -60,7 +60,10 @@ async fn metrics_parse_as_openmetrics_and_counters_move_as_messages_flow() {
             .0,
         422
     );
-    let after = scrape(&c, &host).await;
+    let after = scrape_until(&c, &host, |t| {
+        sample(t, "airssys_rt_messages_total{outcome=\"ok\"}") - handled_before >= 11.0
+    })
+    .await;
     assert_eq!(
         sample(&before, "airssys_wasm_guest_errors_total"),
         0.0,

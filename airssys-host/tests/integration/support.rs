@@ -244,6 +244,24 @@ pub(crate) async fn scrape(c: &reqwest::Client, host: &HostProcess) -> String {
     text
 }
 
+/// Scrapes until `done` holds for the text (a message is counted when its handler returns, so a
+/// reply can arrive a moment before its count), at most 10 s; returns the last text either way,
+/// for the caller's assertions to report.
+pub(crate) async fn scrape_until(
+    c: &reqwest::Client,
+    host: &HostProcess,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let probe = || async {
+        let text = scrape(c, host).await;
+        done(&text).then_some(text)
+    };
+    match eventually(Duration::from_secs(10), probe).await {
+        Some(text) => text,
+        None => scrape(c, host).await,
+    }
+}
+
 /// A copy of the demo manifest in a temp dir with `edit` applied to its text (the paths stay
 /// valid: they are made absolute).
 pub(crate) fn demo_variant(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {

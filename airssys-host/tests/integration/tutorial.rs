@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::support::{HostProcess, client, eventually, post, sample, scrape};
+use super::support::{HostProcess, client, eventually, post, sample, scrape_until};
 
 fn tutorial_manifest() -> std::path::PathBuf {
     super::support::workspace_root().join("examples/host/tutorial.toml")
@@ -53,7 +53,10 @@ async fn tutorial_steps_give_the_outputs_the_tutorial_shows() {
         health,
         r#"{"components":[{"name":"greeter","restarts":1,"state":"running"}],"failed":[],"status":"healthy"}"#
     );
-    let metrics = scrape(&c, &host).await;
+    let metrics = scrape_until(&c, &host, |t| {
+        sample(t, "airssys_rt_messages_total{outcome=\"ok\"}") >= 3.0
+    })
+    .await;
     assert_eq!(
         sample(&metrics, "airssys_rt_messages_total{outcome=\"error\"}"),
         1.0

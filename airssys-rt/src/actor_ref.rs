@@ -127,6 +127,11 @@ impl<M: Message> ActorRef<M> {
         self.inner.name.as_deref()
     }
 
+    /// The registered name as the shared string it is stored as (cloning it copies no bytes).
+    pub(crate) fn name_arc(&self) -> Option<&Arc<str>> {
+        self.inner.name.as_ref()
+    }
+
     /// `false` once the actor has stopped for good (its mailbox is closed).
     #[must_use]
     pub fn is_alive(&self) -> bool {

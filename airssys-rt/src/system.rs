@@ -365,7 +365,7 @@ impl ActorSystem {
         unstarted.armed = false;
         drop(unstarted);
         let id = actor_ref.id();
-        let name = actor_ref.name().map(Arc::<str>::from);
+        let name = actor_ref.name_arc().cloned();
         let lane = Arc::clone(actor_ref.lane());
         // Built here and moved in whole: the task's future then holds the instance once (an
         // async block that assembled it from captured parts would keep both copies).

@@ -37,3 +37,29 @@ impl From<&str> for ComponentId {
         Self::new(s)
     }
 }
+
+impl From<String> for ComponentId {
+    fn from(s: String) -> Self {
+        Self::new(s)
+    }
+}
+
+impl From<Arc<str>> for ComponentId {
+    fn from(s: Arc<str>) -> Self {
+        Self(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_comes_from_any_string_form_and_names_the_same_component() {
+        let from_str = ComponentId::from("echo");
+        assert_eq!(ComponentId::from(String::from("echo")), from_str);
+        assert_eq!(ComponentId::from(Arc::<str>::from("echo")), from_str);
+        assert_eq!(from_str.as_str(), "echo");
+        assert_eq!(from_str.to_string(), "echo");
+    }
+}

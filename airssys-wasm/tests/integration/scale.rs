@@ -16,8 +16,7 @@ async fn one_thousand_live_components_each_answer_a_request() {
     let mut builder = SupervisorNode::builder("fleet")
         .intensity(RestartIntensity::new(10, Duration::from_secs(60)));
     for i in 0..N {
-        builder = builder
-            .child(ComponentSpec::new(format!("echo-{i}").as_str(), echo.clone()).child_spec());
+        builder = builder.child(ComponentSpec::new(format!("echo-{i}"), echo.clone()).child_spec());
     }
     let fleet = system.start_supervisor(builder.build()).await.unwrap();
     assert_eq!(fleet.children().await.unwrap().len(), N);

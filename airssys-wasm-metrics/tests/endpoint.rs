@@ -90,14 +90,8 @@ async fn metrics_move_as_messages_flow_and_parse_as_openmetrics() {
     // the fifth shows up (bounded), then check everything on that text.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let after = loop {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let response = client.get(format!("{base}/metrics")).send().await.unwrap();
+        let text = response.text().await.unwrap();
         if sample(&text, "airssys_rt_messages_total{outcome=\"ok\"}") == Some(5.0)
             || std::time::Instant::now() >= deadline
         {

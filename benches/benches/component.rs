@@ -47,6 +47,18 @@
 //!   arena or no tcache, did not change the gap). An actor runtime cannot drop a store on the
 //!   spawner's thread, so the target compares against `floor`; `floor_same_thread` stays in the
 //!   table. Target ≤ 1.2× floor.
+//! - `component_spawn_alternating` — not criterion: measured last, after the groups (skipped
+//!   when a criterion name filter does not match it, and in `--list` / `--test`). The same two
+//!   contestants as `component_spawn` (`airssys`, and `floor` with its stores dropped on a task
+//!   each), in alternating batches of 256 in one task: a batch of airssys spawns, timed as a
+//!   whole and then stopped, then a batch of raw instantiations, timed and then dropped; 5
+//!   warm-up rounds, then 100 measured. The row is the median over the rounds of each round's
+//!   airssys/floor ratio (the floor as 1; the quartiles and each contestant's median time per
+//!   spawn are printed). On the 2-vCPU VMs one batch's time per spawn varies up to 2× from one
+//!   batch to the next, for both contestants alike, so criterion's row, which measures one
+//!   contestant for seconds and then the other, moves with whatever slowed the VM in one of
+//!   those stretches (0.92–1.29× on the same build, 2026-12-08); pairing neighbouring batches
+//!   takes most of that out. Same target.
 //! - `component_roundtrip` — `airssys`: `ActorRef<ComponentMessage>::ask(deliver("bench", 16
 //!   bytes))` to a spawned `echo`, reply received and checked. `floor`: a tokio task owns the
 //!   store and instance; the sender sends it the envelope and a `oneshot` over a bounded `mpsc`
@@ -145,6 +157,10 @@ const SPAWN_BATCH: usize = 256;
 const IDLE: usize = 1_000;
 /// Components of the memory measure's warm-up round.
 const IDLE_WARM_UP: usize = 100;
+/// Measured rounds of `component_spawn_alternating` (each one batch per contestant), after
+/// the warm-up rounds.
+const ALTERNATING_ROUNDS: usize = 100;
+const ALTERNATING_WARM_UP: usize = 5;
 /// The round trip's payload size.
 const PAYLOAD: usize = 16;
 
@@ -687,10 +703,110 @@ fn memory_per_idle_component(rt: &Runtime, g: &Guests) {
     println!("wrote {}", path.display());
 }
 
-/// Whether the memory measure runs: it follows criterion's command line — not in `--list` or
-/// `--test` mode, and only when the name filter (a substring here) matches
-/// `memory_per_idle_component` or there is none.
-fn memory_selected() -> bool {
+// ---------------------------------------------------------------------------------------------
+// component_spawn_alternating
+
+/// One timed batch of [`SPAWN_BATCH`] airssys spawns (stopped afterwards, untimed): ns per spawn.
+async fn airssys_spawn_batch(
+    system: &ActorSystem,
+    template: &ComponentTemplate,
+    ids: &AtomicU64,
+) -> f64 {
+    let names: Vec<String> = (0..SPAWN_BATCH).map(|_| next_id(ids, "alt")).collect();
+    let mut alive = Vec::with_capacity(SPAWN_BATCH);
+    let start = Instant::now();
+    for id in &names {
+        let actor = ComponentSpec::new(id.as_str(), template.clone())
+            .spawn(system)
+            .await
+            .unwrap();
+        alive.push(actor);
+    }
+    let per_spawn = start.elapsed().as_nanos() as f64 / SPAWN_BATCH as f64;
+    airssys_stop(&alive).await;
+    per_spawn
+}
+
+/// One timed batch of [`SPAWN_BATCH`] raw instantiations (stores dropped on a task each
+/// afterwards, untimed, as in `component_spawn/floor`): ns per instantiation.
+async fn floor_spawn_batch(engine: &Engine, pre: &raw::ComponentPre<FloorState>) -> f64 {
+    let mut alive = Vec::with_capacity(SPAWN_BATCH);
+    let start = Instant::now();
+    for _ in 0..SPAWN_BATCH {
+        alive.push(floor_instantiate(engine, pre).await);
+    }
+    let per_spawn = start.elapsed().as_nanos() as f64 / SPAWN_BATCH as f64;
+    floor_release(&mut alive, true).await;
+    per_spawn
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// First quartile, median, third quartile.
+fn quartiles(mut v: Vec<f64>) -> [f64; 3] {
+    v.sort_by(f64::total_cmp);
+    [v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4]]
+}
+
+/// `component_spawn` measured in alternating batches (see the module docs).
+fn component_spawn_alternating(rt: &Runtime, g: &Guests) {
+    let system = ActorSystem::new();
+    let (airssys, floor, ratios) = {
+        let (system, template) = (system.clone(), g.airssys_echo.clone());
+        let (engine, pre) = (g.floor.engine.clone(), g.floor_echo.clone());
+        on_worker_value(rt, async move {
+            let ids = AtomicU64::new(0);
+            let (mut a, mut f, mut r) = (Vec::new(), Vec::new(), Vec::new());
+            for round in 0..ALTERNATING_WARM_UP + ALTERNATING_ROUNDS {
+                let ta = airssys_spawn_batch(&system, &template, &ids).await;
+                let tf = floor_spawn_batch(&engine, &pre).await;
+                if round >= ALTERNATING_WARM_UP {
+                    a.push(ta);
+                    f.push(tf);
+                    r.push(ta / tf);
+                }
+            }
+            (median(a), median(f), quartiles(r))
+        })
+    };
+    rt.block_on(system.shutdown());
+    let [q1, ratio, q3] = ratios;
+    println!(
+        "component_spawn_alternating ({ALTERNATING_ROUNDS} rounds of {SPAWN_BATCH} spawns each): \
+         airssys/floor of each round: median {ratio:.3}×, quartiles {q1:.3}× and {q3:.3}×; \
+         median per spawn: airssys {:.2} µs, floor {:.2} µs",
+        airssys / 1e3,
+        floor / 1e3,
+    );
+    // The row is the median of the rounds' ratios, against the floor as 1: the paired
+    // statistic, which a batch the VM slowed for both contestants alike does not move.
+    let json = serde_json::json!([{
+        "measure": "component_spawn_alternating",
+        "unit": "× floor",
+        "airssys": ratio,
+        "floor": 1.0,
+        "ractor": null,
+        "kameo": null,
+    }]);
+    let path = write_report("component_spawn_alternating.json", &json).expect("write the report");
+    println!("wrote {}", path.display());
+}
+
+/// Runs `fut` as a task on `rt`'s workers and returns its output.
+fn on_worker_value<T: Send + 'static>(
+    rt: &Runtime,
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    rt.block_on(rt.spawn(fut)).expect("the measuring task")
+}
+
+/// Whether the non-criterion measure `name` runs: it follows criterion's command line — not in
+/// `--list` or `--test` mode, and only when the name filter (a substring here) matches `name` or
+/// there is none.
+fn selected(name: &str) -> bool {
     /// Criterion options that take a value as the next argument.
     const TAKES_VALUE: &[&str] = &[
         "--save-baseline",
@@ -726,14 +842,14 @@ fn memory_selected() -> bool {
             filter = Some(arg);
         }
     }
-    filter.is_none_or(|f| "memory_per_idle_component".contains(f.as_str()))
+    filter.is_none_or(|f| name.contains(f.as_str()))
 }
 
 fn main() {
     let guests = load_guests();
     let rt = runtime().expect("tokio runtime");
     // First, while the heap is young: the memory measure (not criterion).
-    if memory_selected() {
+    if selected("memory_per_idle_component") {
         memory_per_idle_component(&rt, &guests);
     }
     let mut c = Criterion::default()
@@ -766,4 +882,8 @@ fn main() {
         &guests,
     );
     c.final_summary();
+    // Last, not criterion: component spawn in alternating batches (see the module docs).
+    if selected("component_spawn_alternating") {
+        component_spawn_alternating(&rt, &guests);
+    }
 }

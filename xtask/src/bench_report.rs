@@ -101,6 +101,12 @@ part (100 000 names), the difference is the cost of reaching actors whose memory
 in the caches, which any registry that hands out a live handle pays; `airssys` against
 `floor_same_handles` is the registry's own overhead (see `benches/benches/scalability.rs`).
 
+`component_spawn_alternating` measures what `component_spawn` does, in alternating batches of
+256 (airssys, then the floor, 100 times); its row is the median of the rounds' ratios, against
+the floor as 1. One batch's time varies up to 2× from one batch to the next on a small VM, for
+both contestants alike, which moves criterion's row (one contestant for seconds, then the other)
+by about ±0.1 between runs of one build; the paired median moves much less.
+
 `component_restart_after_trap` queues the trapping messages, so each is handled by the instance
 made after the previous trap, as the floor makes one instance per trapping call, inline. The two
 `component_restart_after_trap_ask*` rows have no target: one ask per trap, awaited before the

@@ -131,6 +131,14 @@ const TARGETS: &[Target] = &[
         },
     },
     Target {
+        text: "component spawn ≤ 1.2× raw `InstancePre` instantiation (alternating batches, \
+               median of the rounds' ratios)",
+        check: Check::OverFloor {
+            measure: "component_spawn_alternating",
+            max: 1.2,
+        },
+    },
+    Target {
         text: "message into a component and back ≤ 1.5× a typed call + one channel hop",
         check: Check::OverFloor {
             measure: "component_roundtrip",
